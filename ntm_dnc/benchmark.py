@@ -40,7 +40,7 @@ def _build(flags):
   from common import config
   from ntm_dnc import constants
   from ntm_dnc.utils import factory
-  args = config.parse(constants, ['benchmark'] + flags + ['--checkpoint_dir=/tmp/unused'])
+  args = config.parse(constants, ['benchmark', '--checkpoint_dir=/tmp/ntm_dnc_benchmark'] + flags)
   agent_type, env_type, circuit_type = factory.resolve(args)
   logger = logging.getLogger('benchmark')
   logger.addHandler(logging.NullHandler())
@@ -112,9 +112,11 @@ def converge(name, flags, max_steps, threshold, eval_every, eval_batches):
         losses.append(float(loss))
         bits.append(float(errors))
       loss, errors = float(np.mean(losses)), float(np.mean(bits))
+      if np.isfinite(loss):  # keep the last finite model (and RNG state) for inspection
+        agent.keeper.save(step)
       print(json.dumps({'config': name, 'step': step, 'eval_loss': loss, 'bit_errors': errors,
                         'wall_s': round(time.perf_counter() - start, 1)}), flush=True)
-      if errors < threshold:
+      if errors < threshold or not np.isfinite(loss):
         break
   print(json.dumps({'config': name, 'converged': errors < threshold, 'steps': step,
                     'wall_s': round(time.perf_counter() - start, 1), 'eval_loss': loss,

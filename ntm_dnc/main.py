@@ -18,6 +18,7 @@ def main(argv):
   import tensorflow as tf
   from common.checkpoint import CheckpointError, ensure_writable_dir
   from common.logs import setup_logger
+  from ntm_dnc.core.agent import TrainingDivergedError
   from ntm_dnc.utils import factory
 
   try:
@@ -41,7 +42,7 @@ def main(argv):
       agent.fit_model()
     else:
       agent.test_model()
-  except (CheckpointError, factory.ConfigValueError) as error:
+  except (CheckpointError, factory.ConfigValueError, TrainingDivergedError) as error:
     print(f'error: {error}', file=sys.stderr)
     return 1
   return 0

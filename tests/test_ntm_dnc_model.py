@@ -428,8 +428,8 @@ def test_persist_alloc_usage_matches_hand_computation(num_write_heads):
   ww_prev = state.write_weights.numpy().astype(np.float64)
   wr_prev = state.read_weights.numpy().astype(np.float64)
   u = u + (1 - u) * (1 - np.prod(1 - ww_prev, axis=1))                       # (1)
-  u_free = u * np.prod(1 - sigmoid(rparts['free_gate']) * wr_prev, axis=1)     # (2)
-  gw, ga = sigmoid(wparts['write_gate'])[..., 0], sigmoid(wparts['alloc_gate'])[..., 0]
+  u_free = u * np.prod(1 - rparts['free_gate'] * wr_prev, axis=1)     # (2)
+  gw, ga = wparts['write_gate'][..., 0], wparts['alloc_gate'][..., 0]  # _split activates
   content = accessor.write_heads._content_focus(
       accessor.write_heads._split(write_if), state.memory).numpy()
 
@@ -508,15 +508,17 @@ def test_key_and_strength_switches_change_outputs(kind, flag):
   for v in c_default.trainable_variables:
     v.assign(v * 5.0)
   copy_weights(c_default, c_flipped)
-  # The head activations themselves.
-  raw = tf.constant(np.linspace(-3, 3, 7, dtype=np.float32))
+  # The head activations themselves: the split interface applies them.
   for circuit in (c_default, c_flipped):
     head = circuit.accessor.read_heads
-    expected_key = np.tanh(raw.numpy()) if circuit.params.tanh_keys else raw.numpy()
-    expected_beta = np.log1p(np.exp(raw.numpy())) + (1.0 if circuit.params.oneplus_strengths
-                                                     else 0.0)
-    np.testing.assert_allclose(head._key(raw).numpy(), expected_key, rtol=1e-6)
-    np.testing.assert_allclose(head._strength(raw).numpy(), expected_beta, rtol=1e-6)
+    activations = {name: act for name, _, act in head.maps}
+    assert activations['key'] == ('tanh' if circuit.params.tanh_keys else 'linear')
+    assert activations['beta'] == ('oneplus' if circuit.params.oneplus_strengths else 'softplus')
+    zeros = tf.zeros([1, head.interface_size])
+    beta = head._split(zeros)['beta'].numpy()          # softplus(0) = ln 2
+    np.testing.assert_allclose(beta, np.log(2.0) + circuit.params.oneplus_strengths, rtol=1e-6)
+    key = head._split(zeros + 3.0)['key'].numpy()      # tanh(3) or 3
+    np.testing.assert_allclose(key, np.tanh(3.0) if circuit.params.tanh_keys else 3.0, rtol=1e-6)
   inputs = tf.constant(batch_of(env).input)
   (y1, s1), (y2, s2) = c_default.unroll(inputs, trace=True), c_flipped.unroll(inputs, trace=True)
   assert np.abs(s1.read_weights.numpy() - s2.read_weights.numpy()).max() > 1e-3

@@ -21,7 +21,7 @@ def cosine_similarity(keys, memory, epsilon=EPSILON):
   """
   dot = tf.matmul(keys, memory, transpose_b=True)  # batched matmul beats einsum on CPU
   key_sq = tf.reduce_sum(tf.square(keys), axis=-1, keepdims=True) + epsilon
-  mem_sq = tf.reduce_sum(tf.square(memory), axis=-1)[:, tf.newaxis, :] + epsilon
+  mem_sq = tf.expand_dims(tf.reduce_sum(tf.square(memory), axis=-1), 1) + epsilon
   return dot / (tf.sqrt(key_sq * mem_sq) + epsilon)
 
 

@@ -19,6 +19,10 @@ from common.optim import TorchRMSprop
 BCE_EPSILON = 1e-12  # PyTorch 0.2's BCELoss epsilon
 
 
+class TrainingDivergedError(RuntimeError):
+  """The loss became NaN or infinite; the last finite checkpoint is kept."""
+
+
 def sequence_loss(logits, target, mask, time, logit_loss=False):
   """The original's loss: masked BCE summed, / (B * T * D), / B again.
 
@@ -168,6 +172,7 @@ class SLAgent(Agent):
         step += 1
         if step % args.PROG_FREQ == 0:
           mean_loss, mean_bits = float(np.mean(losses)), float(np.mean(errors))
+          self._check_finite(mean_loss, step, 'training')
           total_loss, total_count = total_loss + mean_loss * len(losses), total_count + len(losses)
           losses, errors = [], []
           log.warning(progress.line(step, loss=mean_loss, bit_errors=mean_bits))
@@ -181,6 +186,7 @@ class SLAgent(Agent):
           log.warning(f'Evaluating      @ Step: {step}')
           eval_start = time.perf_counter()
           eval_loss, eval_bits = self._eval_model()
+          self._check_finite(eval_loss, step, 'evaluation')
           log.warning(f'Evaluation        Took: {time.perf_counter() - eval_start:.2f}')
           log.warning(f'Iteration: {step}; loss_avg: {eval_loss}; bit_errors: {eval_bits}')
           summaries.scalars(step, eval_loss=eval_loss, eval_bit_errors=eval_bits)
@@ -189,11 +195,19 @@ class SLAgent(Agent):
           log.warning(f'Resume Training @ Step: {step}')
           exp = self.env.reset()  # the pending batch is discarded, as in the original
       if step != saved_step:
+        self._check_finite(float(np.mean(losses)) if losses else 0.0, step, 'training')
         self._save(step)
       if interrupt.requested:
         log.warning(f'Interrupted at step {step}; checkpoint saved, run again to resume.')
     log.warning(f'total time: {format_duration(time.perf_counter() - start)}')
     return step
+
+  def _check_finite(self, loss, step, phase):
+    if not np.isfinite(loss):
+      raise TrainingDivergedError(
+          f'{phase} loss became {loss} by step {step}; stopped without saving, the last '
+          f'finite checkpoint ({self.keeper.latest or "none"}) is kept. Resume from it, or '
+          'train with --clip_grad_norm=50 (DeepMind\'s setting)')
 
   def _save(self, step):
     self.logger.warning(f'Saving Model    @ Step: {step}: {self.args.CHECKPOINT_DIR} ...')

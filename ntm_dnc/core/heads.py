@@ -20,6 +20,15 @@ from common.kernels import addressing, dynamic, memory as memory_ops
 from common.layers import torch_dense
 
 
+# Order of activation groups in the fused interface (softmax maps come last,
+# one softmax each); grouping lets one op activate every map of a kind.
+_ACTIVATIONS = ('tanh', 'linear', 'sigmoid', 'softplus', 'oneplus', 'softmax')
+_ACTIVATION_FNS = {
+    'tanh': tf.tanh, 'linear': tf.identity, 'sigmoid': tf.sigmoid,
+    'softplus': tf.nn.softplus, 'oneplus': lambda x: 1.0 + tf.nn.softplus(x),
+}
+
+
 class Head(tf.keras.layers.Layer):
   """Base: key and strength maps and content focus, shared by NTM and DNC heads."""
 
@@ -27,48 +36,52 @@ class Head(tf.keras.layers.Layer):
     super().__init__(name=name)
     self.params, self.num_heads = params, num_heads
     self.mem_hei, self.mem_wid = params.mem_hei, params.mem_wid
-    self.maps = []  # (name, units per head) in order
-    self._add_map('key', self.mem_wid)
-    self._add_map('beta', 1)
+    self.maps = []  # (name, units per head, activation)
+    self._add_map('key', self.mem_wid, 'tanh' if params.tanh_keys else 'linear')
+    self._add_map('beta', 1, 'oneplus' if params.oneplus_strengths else 'softplus')
 
-  def _add_map(self, name, units_per_head):
+  def _add_map(self, name, units_per_head, activation):
     layer = torch_dense(self.num_heads * units_per_head, self.params.hidden_dim, 'hid_2_' + name)
     setattr(self, 'hid_2_' + name, layer)
-    self.maps.append((name, units_per_head))
+    self.maps.append((name, units_per_head, activation))
+    # Fused layout: grouped by activation, then in definition order.
+    self._fused_order = sorted(self.maps, key=lambda m: _ACTIVATIONS.index(m[2]))
 
   @property
   def interface_size(self):
-    return self.num_heads * sum(units for _, units in self.maps)
+    return self.num_heads * sum(units for _, units, _ in self.maps)
 
   def fused_kernel(self):
-    """All maps as one `([H, units], [units])` kernel and bias, in `maps` order."""
-    layers = [getattr(self, 'hid_2_' + name) for name, _ in self.maps]
-    return (tf.concat([l.kernel for l in layers], axis=1),
-            tf.concat([l.bias for l in layers], axis=0))
-
-  def interface(self, hidden_vb):
-    """Pre-activations `[B, units]` from hidden `[B, H]` (unfused path)."""
-    kernel, bias = self.fused_kernel()
-    return tf.matmul(hidden_vb, kernel) + bias
+    """All maps as one kernel `[H, units]` and bias `[units]`, laid out head-major
+    (`[num_heads, units per head]`) and grouped by activation, so `_split` needs
+    one reshape and one op per activation."""
+    kernels, biases = [], []
+    for name, units, _ in self._fused_order:
+      layer = getattr(self, 'hid_2_' + name)
+      kernels.append(tf.reshape(layer.kernel, [-1, self.num_heads, units]))
+      biases.append(tf.reshape(layer.bias, [self.num_heads, units]))
+    kernel = tf.reshape(tf.concat(kernels, axis=-1), [-1, self.interface_size])
+    return kernel, tf.reshape(tf.concat(biases, axis=-1), [-1])
 
   def _split(self, interface_vb):
-    """`[B, units]` -> {name: `[B, num_heads, k]`}."""
-    sizes = [self.num_heads * units for _, units in self.maps]
-    parts = tf.split(interface_vb, sizes, axis=-1)
-    return {name: tf.reshape(part, [-1, self.num_heads, units])
-            for (name, units), part in zip(self.maps, parts)}
-
-  def _key(self, raw):
-    return tf.tanh(raw) if self.params.tanh_keys else raw
-
-  def _strength(self, raw):
-    beta = tf.nn.softplus(raw)
-    return 1.0 + beta if self.params.oneplus_strengths else beta
+    """Pre-activations `[B, units]` -> {name: activated `[B, num_heads, k]`}."""
+    per_head = tf.reshape(interface_vb, [-1, self.num_heads, self.interface_size // self.num_heads])
+    groups = [[m for m in self._fused_order if m[2] == act] for act in _ACTIVATIONS]
+    groups = [(act, maps) for act, maps in zip(_ACTIVATIONS, groups) if maps]
+    blocks = tf.split(per_head, [sum(units for _, units, _ in maps) for _, maps in groups],
+                      axis=-1)
+    parts = {}
+    for (activation, maps), block in zip(groups, blocks):
+      if activation != 'softmax':
+        block = _ACTIVATION_FNS[activation](block)
+      values = tf.split(block, [units for _, units, _ in maps], axis=-1) if len(maps) > 1 else [block]
+      for (name, _, _), value in zip(maps, values):
+        parts[name] = tf.nn.softmax(value, axis=-1) if activation == 'softmax' else value
+    return parts
 
   def _content_focus(self, parts, memory_vb):
     """Returns `[B, h, N]` content weights on `memory_vb` `[B, N, W]`."""
-    return addressing.content_weights(self._key(parts['key']), self._strength(parts['beta']),
-                                      memory_vb)
+    return addressing.content_weights(parts['key'], parts['beta'], memory_vb)
 
   def initial_weights(self, batch_size):
     """`[B, h, N]`: one-hot on slot 0 (the original, quirk Q2) or zeros."""
@@ -83,15 +96,13 @@ class StaticHead(Head):
   def __init__(self, params, num_heads, name):
     super().__init__(params, num_heads, name)
     self.num_allowed_shifts = params.num_allowed_shifts
-    self._add_map('gate', 1)
-    self._add_map('shift', self.num_allowed_shifts)
-    self._add_map('gamma', 1)
+    self._add_map('gate', 1, 'sigmoid')
+    self._add_map('shift', self.num_allowed_shifts, 'softmax')
+    self._add_map('gamma', 1, 'oneplus')
 
   def _location_focus(self, parts, content_vb, prev_weights_vb):
-    gate = tf.sigmoid(parts['gate'])
-    shift = tf.nn.softmax(parts['shift'], axis=-1)
-    gamma = 1.0 + tf.nn.softplus(parts['gamma'])
-    return addressing.ntm_location_focus(content_vb, prev_weights_vb, gate, shift, gamma,
+    return addressing.ntm_location_focus(content_vb, prev_weights_vb, parts['gate'],
+                                         parts['shift'], parts['gamma'],
                                          self.params.sharpen_epsilon)
 
   def _address(self, parts, memory_vb, prev_weights_vb):
@@ -102,8 +113,8 @@ class StaticWriteHead(StaticHead):
 
   def __init__(self, params, num_heads, name='write_heads'):
     super().__init__(params, num_heads, name)
-    self._add_map('erase', self.mem_wid)
-    self._add_map('add', self.mem_wid)
+    self._add_map('erase', self.mem_wid, 'sigmoid')
+    self._add_map('add', self.mem_wid, 'tanh')
 
   def call(self, interface_vb, memory_vb, prev_weights_vb):
     """Address the pre-write memory, then erase and add.
@@ -114,8 +125,7 @@ class StaticWriteHead(StaticHead):
     """
     parts = self._split(interface_vb)
     weights = self._address(parts, memory_vb, prev_weights_vb)
-    erase, add = tf.sigmoid(parts['erase']), tf.tanh(parts['add'])
-    return memory_ops.write(memory_vb, weights, erase, add), weights
+    return memory_ops.write(memory_vb, weights, parts['erase'], parts['add']), weights
 
 
 class StaticReadHead(StaticHead):
@@ -135,10 +145,10 @@ class DynamicWriteHead(Head):
 
   def __init__(self, params, num_heads, name='write_heads'):
     super().__init__(params, num_heads, name)
-    self._add_map('alloc_gate', 1)
-    self._add_map('write_gate', 1)
-    self._add_map('erase', self.mem_wid)
-    self._add_map('add', self.mem_wid)
+    self._add_map('alloc_gate', 1, 'sigmoid')
+    self._add_map('write_gate', 1, 'sigmoid')
+    self._add_map('erase', self.mem_wid, 'sigmoid')
+    self._add_map('add', self.mem_wid, 'tanh' if params.tanh_keys else 'linear')
 
   def _update_usage(self, usage_vb, prev_weights_vb):
     """Usage after the previous step's writes; `[B, N]`."""
@@ -156,7 +166,7 @@ class DynamicWriteHead(Head):
     """
     parts = self._split(interface_vb)
     content_vb = self._content_focus(parts, memory_vb)
-    alloc_gate, write_gate = tf.sigmoid(parts['alloc_gate']), tf.sigmoid(parts['write_gate'])
+    alloc_gate, write_gate = parts['alloc_gate'], parts['write_gate']
     if self.params.persist_alloc_usage:
       # jingweiz: scaled by the write gate, and the in-place update persists.
       allocations, usage_vb = dynamic.allocation_per_head(usage_vb, write_gate)
@@ -164,8 +174,8 @@ class DynamicWriteHead(Head):
       # DeepMind reference: scaled by both gates, local to this step.
       allocations, _ = dynamic.allocation_per_head(usage_vb, alloc_gate * write_gate)
     weights = dynamic.write_weighting(content_vb, allocations, alloc_gate, write_gate)
-    erase, add = tf.sigmoid(parts['erase']), self._key(parts['add'])
-    return memory_ops.write(memory_vb, weights, erase, add), weights, usage_vb
+    memory_vb = memory_ops.write(memory_vb, weights, parts['erase'], parts['add'])
+    return memory_vb, weights, usage_vb
 
 
 class DynamicReadHead(Head):
@@ -174,12 +184,12 @@ class DynamicReadHead(Head):
   def __init__(self, params, num_heads, num_write_heads, name='read_heads'):
     super().__init__(params, num_heads, name)
     self.num_read_modes = 2 * num_write_heads + 1
-    self._add_map('free_gate', 1)
-    self._add_map('read_mode', self.num_read_modes)
+    self._add_map('free_gate', 1, 'sigmoid')
+    self._add_map('read_mode', self.num_read_modes, 'softmax')
 
   def _update_usage(self, interface_vb, usage_vb, prev_weights_vb):
     """Free what was read at t-1 as the free gates say; `[B, N]`."""
-    free_gate = tf.sigmoid(self._split(interface_vb)['free_gate'])
+    free_gate = self._split(interface_vb)['free_gate']
     return dynamic.usage_after_free(usage_vb, free_gate, prev_weights_vb)
 
   def call(self, interface_vb, memory_vb, link_vb, prev_weights_vb):
@@ -188,7 +198,7 @@ class DynamicReadHead(Head):
     Returns: read vectors `[B, R, W]`, read weights `[B, R, N]`."""
     parts = self._split(interface_vb)
     content_vb = self._content_focus(parts, memory_vb)
-    modes = tf.nn.softmax(parts['read_mode'], axis=-1)
+    modes = parts['read_mode']
     forward = dynamic.directional_read_weights(link_vb, prev_weights_vb, forward=True)
     backward = dynamic.directional_read_weights(link_vb, prev_weights_vb, forward=False)
     weights = dynamic.read_weighting(content_vb, forward, backward, modes)

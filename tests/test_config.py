@@ -1,0 +1,80 @@
+"""common.config: constants.py -> typed flags, constraints, templates."""
+import types
+
+import pytest
+
+from common import config
+
+
+def make_constants(**extra):
+  module = types.ModuleType('constants')
+  module.MAX_STEPS = 100
+  module.LR = 1e-4
+  module.VISUALIZE = True
+  module.MODE = 'train'
+  module.NAME = 'run'
+  module.CHECKPOINT_DIR = 'checkpoints/{NAME}_{MAX_STEPS}'
+  module.TABLE = [('a', 1)]
+  module.CONSTRAINTS = {'MODE': ('train', 'test'), 'MAX_STEPS': (0, None), 'LR': (0.0, 1.0)}
+  for name, value in extra.items():
+    setattr(module, name, value)
+  return module
+
+
+def test_defaults_and_templates():
+  args = config.parse(make_constants(), ['prog'])
+  assert (args.MAX_STEPS, args.LR, args.VISUALIZE, args.MODE) == (100, 1e-4, True, 'train')
+  assert args.CHECKPOINT_DIR == 'checkpoints/run_100'
+  assert args.TABLE == [('a', 1)]  # non-scalar constants pass through unchanged
+
+
+def test_overrides_are_typed_from_defaults():
+  args = config.parse(make_constants(), ['prog', '--max_steps=7', '--lr=0.5', '--novisualize',
+                                         '--mode=test', '--name=x'])
+  assert args.MAX_STEPS == 7 and isinstance(args.MAX_STEPS, int)
+  assert args.LR == 0.5 and args.VISUALIZE is False and args.MODE == 'test'
+  assert args.CHECKPOINT_DIR == 'checkpoints/x_7'  # templates see the overrides
+
+
+def test_explicit_template_override_is_kept():
+  args = config.parse(make_constants(), ['prog', '--checkpoint_dir=/tmp/d'])
+  assert args.CHECKPOINT_DIR == '/tmp/d'
+
+
+@pytest.mark.parametrize('argv, words', [
+    (['--no_such_flag=1'], ['no_such_flag']),
+    (['--max_steps=abc'], ['max_steps', 'abc']),
+    (['--max_steps=-5'], ['max_steps', '-5', '>= 0']),
+    (['--lr=2.0'], ['lr', 'between 0.0 and 1.0']),
+    (['--mode=fly'], ['fly', 'train, test']),
+    (['stray'], ['positional']),
+    (['--checkpoint_dir={NOPE}'], ['checkpoint_dir', 'NOPE']),
+])
+def test_bad_input_is_one_line_config_error(argv, words):
+  with pytest.raises(config.ConfigError) as error:
+    config.parse(make_constants(), ['prog'] + argv)
+  message = str(error.value)
+  assert '\n' not in message
+  for word in words:
+    assert word in message
+
+
+def test_parse_or_exit_prints_and_exits(capsys):
+  with pytest.raises(SystemExit) as exit_info:
+    config.parse_or_exit(make_constants(), ['prog', '--mode=fly'])
+  assert exit_info.value.code == 2
+  assert capsys.readouterr().err.startswith('error: --mode=')
+
+
+def test_as_dict_selects_scalars():
+  args = config.parse(make_constants(), ['prog'])
+  assert config.as_dict(args, ('MAX_STEPS', 'TABLE')) == {'MAX_STEPS': 100}
+  assert 'LR' in config.as_dict(args)
+
+
+def test_every_subproject_constants_module_parses():
+  from ntm_dnc import constants
+  args = config.parse(constants, ['prog'])
+  for name in ('CHECKPOINT_DIR', 'SAVE_VIS_INTERVAL', 'MAX_STEPS', 'SEED', 'MODE'):
+    assert hasattr(args, name)
+  assert args.CHECKPOINT_DIR == 'checkpoints/daim_17080800'
