@@ -565,3 +565,19 @@ def test_loss_at_init_is_near_ln2_level():
   B, D = batch.target.shape[1], batch.target.shape[2]
   ln2_level = math.log(2) * batch.mask.sum() / (B * batch.time * D) / B
   assert 0.7 * ln2_level < loss < 1.5 * ln2_level
+
+
+def test_compiled_loss_is_finite_for_saturated_outputs():
+  """Regression: Grappler folded (1 - p) + 1e-12 into 1 - p, giving log(0) and
+  0 * -inf = NaN in the compiled step once outputs saturated (eager was fine)."""
+  logits = tf.constant([[[20.0, -20.0, 17.0, 3.0]]])
+  target = tf.constant([[[1.0, 0.0, 1.0, 1.0]]])
+  mask = tf.ones_like(target)
+  eager = sequence_loss(logits, target, mask, 1.0)
+  compiled = tf.function(sequence_loss)(logits, target, mask, tf.constant(1.0))
+  assert np.isfinite(float(compiled))
+  assert float(compiled) == pytest.approx(float(eager), rel=1e-6)
+  # Wrong and saturated: -log(1e-12) per element, as the original computes it.
+  wrong = tf.function(sequence_loss)(tf.constant([[[20.0]]]), tf.constant([[[0.0]]]),
+                                     tf.constant([[[1.0]]]), tf.constant(1.0))
+  assert float(wrong) == pytest.approx(-np.log(1e-12), rel=1e-3)

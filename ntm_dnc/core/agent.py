@@ -37,8 +37,12 @@ def sequence_loss(logits, target, mask, time, logit_loss=False):
     bce = tf.nn.sigmoid_cross_entropy_with_logits(labels=target, logits=logits)
   else:
     probs = tf.sigmoid(logits)
+    # The maximum keeps Grappler from folding (1 - p) + eps into (1 + eps) - p,
+    # which is 1 - p in float32: log(0) = -inf, and 0 * -inf = NaN once outputs
+    # saturate (it stopped DNC training at ~16k steps before this).
+    one_minus_probs = tf.maximum(1.0 - probs, 0.0)
     bce = -(target * tf.math.log(probs + BCE_EPSILON)
-            + (1.0 - target) * tf.math.log(1.0 - probs + BCE_EPSILON))
+            + (1.0 - target) * tf.math.log(one_minus_probs + BCE_EPSILON))
   batch = tf.cast(tf.shape(target)[1], tf.float32)
   depth = float(target.shape[-1])
   return tf.reduce_sum(mask * bce) / (batch * tf.cast(time, tf.float32) * depth) / batch
