@@ -101,11 +101,11 @@ _NUM_CLASSES = 10
 
 
 class MnistError(Exception):
-    """Any failure to find, download, verify or read MNIST (one-line message)."""
+  """Any failure to find, download, verify or read MNIST (one-line message)."""
 
 
 class MnistData(NamedTuple):
-    """The four MNIST arrays (N = 60000 train / 10000 test for real MNIST).
+  """The four MNIST arrays (N = 60000 train / 10000 test for real MNIST).
 
     train_images: uint8 [N_train, 28, 28], pixel values 0..255.
     train_labels: int64 [N_train], digit classes 0..9.
@@ -113,20 +113,20 @@ class MnistData(NamedTuple):
     test_labels:  int64 [N_test].
     """
 
-    train_images: np.ndarray
-    train_labels: np.ndarray
-    test_images: np.ndarray
-    test_labels: np.ndarray
+  train_images: np.ndarray
+  train_labels: np.ndarray
+  test_images: np.ndarray
+  test_labels: np.ndarray
 
 
 def resolve_mnist_dir(mnist_dir: Optional[str] = None) -> str:
-    """Return the MNIST directory: ``mnist_dir`` if given, else $MNIST_DIR, else the cache dir.
+  """Return the MNIST directory: ``mnist_dir`` if given, else $MNIST_DIR, else the cache dir.
 
     Empty strings count as "not given", so an unset flag default of "" falls
     through to the environment variable.  ``~`` is expanded.
     """
-    chosen = mnist_dir or os.environ.get(MNIST_DIR_ENV) or DEFAULT_MNIST_DIR
-    return os.path.expanduser(chosen)
+  chosen = mnist_dir or os.environ.get(MNIST_DIR_ENV) or DEFAULT_MNIST_DIR
+  return os.path.expanduser(chosen)
 
 
 def load_mnist(
@@ -135,7 +135,7 @@ def load_mnist(
     mirrors: Optional[Sequence[str]] = None,
     sha256: Optional[Dict[str, str]] = None,
 ) -> MnistData:
-    """Load MNIST from ``resolve_mnist_dir(mnist_dir)``, downloading missing files first.
+  """Load MNIST from ``resolve_mnist_dir(mnist_dir)``, downloading missing files first.
 
     Args:
       mnist_dir: directory with the four IDX files (``.gz`` or plain); None or
@@ -157,31 +157,27 @@ def load_mnist(
       MnistError: a file is missing (and download is off or failed), a download
         does not match its digest, or a file is truncated or corrupt.
     """
-    directory = resolve_mnist_dir(mnist_dir)
-    mirrors = DEFAULT_MIRRORS if mirrors is None else tuple(mirrors)
-    sha256 = MNIST_SHA256 if sha256 is None else sha256
+  directory = resolve_mnist_dir(mnist_dir)
+  mirrors = DEFAULT_MIRRORS if mirrors is None else tuple(mirrors)
+  sha256 = MNIST_SHA256 if sha256 is None else sha256
 
-    paths = {name: _find_file(directory, name) for name in MNIST_FILES}
-    missing = [name for name, path in paths.items() if path is None]
-    if missing and not download:
-        raise MnistError(
-            f"MNIST file(s) {', '.join(missing)} (plain or .gz) not found in "
-            f"{directory}; pass --mnist_dir or set {MNIST_DIR_ENV}, or allow download"
-        )
-    if missing:
-        try:
-            os.makedirs(directory, exist_ok=True)
-        except OSError as e:
-            raise MnistError(
-                f"cannot create MNIST directory {directory} ({_one_line(e)}); "
-                f"pass --mnist_dir or set {MNIST_DIR_ENV} to a writable directory"
-            ) from None
-        for name in missing:
-            paths[name] = _download(directory, name, mirrors, sha256.get(name))
+  paths = {name: _find_file(directory, name) for name in MNIST_FILES}
+  missing = [name for name, path in paths.items() if path is None]
+  if missing and not download:
+    raise MnistError(f"MNIST file(s) {', '.join(missing)} (plain or .gz) not found in "
+                     f"{directory}; pass --mnist_dir or set {MNIST_DIR_ENV}, or allow download")
+  if missing:
+    try:
+      os.makedirs(directory, exist_ok=True)
+    except OSError as e:
+      raise MnistError(f"cannot create MNIST directory {directory} ({_one_line(e)}); "
+                       f"pass --mnist_dir or set {MNIST_DIR_ENV} to a writable directory") from None
+    for name in missing:
+      paths[name] = _download(directory, name, mirrors, sha256.get(name))
 
-    train_images, train_labels = _read_split(paths[TRAIN_IMAGES], paths[TRAIN_LABELS])
-    test_images, test_labels = _read_split(paths[TEST_IMAGES], paths[TEST_LABELS])
-    return MnistData(train_images, train_labels, test_images, test_labels)
+  train_images, train_labels = _read_split(paths[TRAIN_IMAGES], paths[TRAIN_LABELS])
+  test_images, test_labels = _read_split(paths[TEST_IMAGES], paths[TEST_LABELS])
+  return MnistData(train_images, train_labels, test_images, test_labels)
 
 
 # --------------------------------------------------------------------------
@@ -189,170 +185,153 @@ def load_mnist(
 
 
 def _find_file(directory: str, name: str) -> Optional[str]:
-    """Path of ``name.gz`` or else ``name`` in ``directory``; None if neither exists.
+  """Path of ``name.gz`` or else ``name`` in ``directory``; None if neither exists.
 
     Decided per file so a directory holding e.g. a plain train set and a
     freshly downloaded gzipped test set still loads.
     """
-    for candidate in (name + ".gz", name):
-        path = os.path.join(directory, candidate)
-        if os.path.isfile(path):
-            return path
-    return None
+  for candidate in (name + ".gz", name):
+    path = os.path.join(directory, candidate)
+    if os.path.isfile(path):
+      return path
+  return None
 
 
 def _fix_hint(path: str) -> str:
-    return f"delete {path} and re-download it (or re-run with download allowed)"
+  return f"delete {path} and re-download it (or re-run with download allowed)"
 
 
 def _read_bytes(path: str) -> bytes:
-    """All (gunzipped if ``.gz``) bytes of ``path``; unreadable files become MnistError."""
-    is_gz = path.endswith(".gz")
-    try:
-        # python-mnist's opener: gzip.open(<name> + '.gz') when gz else open(<name>).
-        opener = MNIST(os.path.dirname(path), gz=is_gz).opener
-        with opener(path[: -len(".gz")] if is_gz else path, "rb") as f:
-            return f.read()
-    # BadGzipFile is an OSError; a truncated gzip stream raises EOFError and a
-    # damaged deflate block raises zlib.error.
-    except (OSError, EOFError, zlib.error) as e:
-        kind = "corrupt or truncated gzip file" if is_gz else "unreadable file"
-        raise MnistError(f"{kind} {path} ({_one_line(e)}); {_fix_hint(path)}") from None
+  """All (gunzipped if ``.gz``) bytes of ``path``; unreadable files become MnistError."""
+  is_gz = path.endswith(".gz")
+  try:
+    # python-mnist's opener: gzip.open(<name> + '.gz') when gz else open(<name>).
+    opener = MNIST(os.path.dirname(path), gz=is_gz).opener
+    with opener(path[:-len(".gz")] if is_gz else path, "rb") as f:
+      return f.read()
+  # BadGzipFile is an OSError; a truncated gzip stream raises EOFError and a
+  # damaged deflate block raises zlib.error.
+  except (OSError, EOFError, zlib.error) as e:
+    kind = "corrupt or truncated gzip file" if is_gz else "unreadable file"
+    raise MnistError(f"{kind} {path} ({_one_line(e)}); {_fix_hint(path)}") from None
 
 
 def _parse_idx(path: str, data: bytes, magic: int) -> Tuple[int, np.ndarray]:
-    """Check an IDX header against ``magic`` and the byte count; return (count, payload)."""
-    header_len = 16 if magic == _IMAGES_MAGIC else 8
-    what = "images" if magic == _IMAGES_MAGIC else "labels"
-    if len(data) < header_len:
-        raise MnistError(
-            f"truncated MNIST {what} file {path} ({len(data)} bytes, shorter than "
-            f"the {header_len}-byte IDX header); {_fix_hint(path)}"
-        )
-    got_magic, count = struct.unpack(">II", data[:8])
-    if got_magic != magic:
-        raise MnistError(
-            f"bad IDX magic number {got_magic} in {path} (expected {magic} for "
-            f"{what}); corrupt or not an MNIST {what} file, {_fix_hint(path)}"
-        )
-    item_size = 1
-    if magic == _IMAGES_MAGIC:
-        rows, cols = struct.unpack(">II", data[8:16])
-        if (rows, cols) != (_ROWS, _COLS):
-            raise MnistError(
-                f"MNIST images file {path} has {rows}x{cols} images (expected "
-                f"{_ROWS}x{_COLS}); corrupt file, {_fix_hint(path)}"
-            )
-        item_size = rows * cols
-    expected = header_len + count * item_size
-    if len(data) != expected:
-        raise MnistError(
-            f"MNIST {what} file {path} is {len(data)} bytes but its header says "
-            f"{count} {what} ({expected} bytes); truncated or corrupt, {_fix_hint(path)}"
-        )
-    return count, np.frombuffer(data, dtype=np.uint8, offset=header_len)
+  """Check an IDX header against ``magic`` and the byte count; return (count, payload)."""
+  header_len = 16 if magic == _IMAGES_MAGIC else 8
+  what = "images" if magic == _IMAGES_MAGIC else "labels"
+  if len(data) < header_len:
+    raise MnistError(f"truncated MNIST {what} file {path} ({len(data)} bytes, shorter than "
+                     f"the {header_len}-byte IDX header); {_fix_hint(path)}")
+  got_magic, count = struct.unpack(">II", data[:8])
+  if got_magic != magic:
+    raise MnistError(f"bad IDX magic number {got_magic} in {path} (expected {magic} for "
+                     f"{what}); corrupt or not an MNIST {what} file, {_fix_hint(path)}")
+  item_size = 1
+  if magic == _IMAGES_MAGIC:
+    rows, cols = struct.unpack(">II", data[8:16])
+    if (rows, cols) != (_ROWS, _COLS):
+      raise MnistError(f"MNIST images file {path} has {rows}x{cols} images (expected "
+                       f"{_ROWS}x{_COLS}); corrupt file, {_fix_hint(path)}")
+    item_size = rows * cols
+  expected = header_len + count * item_size
+  if len(data) != expected:
+    raise MnistError(f"MNIST {what} file {path} is {len(data)} bytes but its header says "
+                     f"{count} {what} ({expected} bytes); truncated or corrupt, {_fix_hint(path)}")
+  return count, np.frombuffer(data, dtype=np.uint8, offset=header_len)
 
 
 def _read_split(images_path: str, labels_path: str) -> Tuple[np.ndarray, np.ndarray]:
-    """Read one split: (uint8 [N, 28, 28] images, int64 [N] labels)."""
-    n_images, pixels = _parse_idx(images_path, _read_bytes(images_path), _IMAGES_MAGIC)
-    n_labels, labels = _parse_idx(labels_path, _read_bytes(labels_path), _LABELS_MAGIC)
-    if n_images != n_labels:
-        raise MnistError(
-            f"{images_path} holds {n_images} images but {labels_path} holds "
-            f"{n_labels} labels; one is from another set or corrupt, delete both "
-            f"and re-download them"
-        )
-    if labels.size and int(labels.max()) >= _NUM_CLASSES:
-        raise MnistError(
-            f"MNIST labels file {labels_path} has label {int(labels.max())} "
-            f"(expected 0..9); corrupt file, {_fix_hint(labels_path)}"
-        )
-    # frombuffer views are read-only; copy so callers get ordinary arrays.
-    images = pixels.reshape(n_images, _ROWS, _COLS).copy()
-    return images, labels.astype(np.int64)
+  """Read one split: (uint8 [N, 28, 28] images, int64 [N] labels)."""
+  n_images, pixels = _parse_idx(images_path, _read_bytes(images_path), _IMAGES_MAGIC)
+  n_labels, labels = _parse_idx(labels_path, _read_bytes(labels_path), _LABELS_MAGIC)
+  if n_images != n_labels:
+    raise MnistError(f"{images_path} holds {n_images} images but {labels_path} holds "
+                     f"{n_labels} labels; one is from another set or corrupt, delete both "
+                     f"and re-download them")
+  if labels.size and int(labels.max()) >= _NUM_CLASSES:
+    raise MnistError(f"MNIST labels file {labels_path} has label {int(labels.max())} "
+                     f"(expected 0..9); corrupt file, {_fix_hint(labels_path)}")
+  # frombuffer views are read-only; copy so callers get ordinary arrays.
+  images = pixels.reshape(n_images, _ROWS, _COLS).copy()
+  return images, labels.astype(np.int64)
 
 
 # --------------------------------------------------------------------------
 # Downloading.
 
 
-def _download(
-    directory: str, name: str, mirrors: Sequence[str], digest: Optional[str]
-) -> str:
-    """Fetch ``name.gz`` into ``directory`` from the first mirror that serves it intact.
+def _download(directory: str, name: str, mirrors: Sequence[str], digest: Optional[str]) -> str:
+  """Fetch ``name.gz`` into ``directory`` from the first mirror that serves it intact.
 
     Each attempt streams into a temporary file in ``directory`` that is only
     renamed to ``name.gz`` once its gunzipped bytes match ``digest``, so an
     interrupted or bad download never sits under the real name.
     """
-    final_path = os.path.join(directory, name + ".gz")
-    if not mirrors:
-        raise MnistError(
-            f"MNIST file {name} is missing from {directory} and no download mirrors "
-            f"were given; pass --mnist_dir or set {MNIST_DIR_ENV}, or give mirrors"
-        )
-    last_error = "no attempt made"
-    for mirror in mirrors:
-        url = mirror.rstrip("/") + "/" + name + ".gz"
-        print(f"MNIST: downloading {url} -> {final_path}", file=sys.stderr, flush=True)
-        tmp_path = None
-        try:
-            fd, tmp_path = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".part")
-            with os.fdopen(fd, "wb") as out:
-                _fetch(url, out)
-            problem = _check_download(tmp_path, digest)
-            if problem is None:
-                os.replace(tmp_path, final_path)  # atomic on POSIX and Windows
-                return final_path
-            last_error = f"{url}: {problem}"
-            print(f"MNIST: {last_error}; deleted it", file=sys.stderr, flush=True)
-        except (OSError, http.client.HTTPException, ValueError) as e:
-            # URLError / HTTPError / timeouts are OSErrors; HTTPException covers
-            # e.g. IncompleteRead; ValueError covers a malformed mirror URL.
-            last_error = f"{url}: {_one_line(e)}"
-            print(f"MNIST: failed, {last_error}", file=sys.stderr, flush=True)
-        finally:
-            if tmp_path is not None and os.path.exists(tmp_path):
-                os.remove(tmp_path)
-    raise MnistError(
-        f"could not download MNIST file {name}.gz from any of {len(mirrors)} mirror(s) "
-        f"({', '.join(mirrors)}); last error: {last_error}; check the network or "
-        f"download it into {directory} yourself (or pass --mnist_dir / set {MNIST_DIR_ENV})"
-    )
+  final_path = os.path.join(directory, name + ".gz")
+  if not mirrors:
+    raise MnistError(f"MNIST file {name} is missing from {directory} and no download mirrors "
+                     f"were given; pass --mnist_dir or set {MNIST_DIR_ENV}, or give mirrors")
+  last_error = "no attempt made"
+  for mirror in mirrors:
+    url = mirror.rstrip("/") + "/" + name + ".gz"
+    print(f"MNIST: downloading {url} -> {final_path}", file=sys.stderr, flush=True)
+    tmp_path = None
+    try:
+      fd, tmp_path = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".part")
+      with os.fdopen(fd, "wb") as out:
+        _fetch(url, out)
+      problem = _check_download(tmp_path, digest)
+      if problem is None:
+        os.replace(tmp_path, final_path)  # atomic on POSIX and Windows
+        return final_path
+      last_error = f"{url}: {problem}"
+      print(f"MNIST: {last_error}; deleted it", file=sys.stderr, flush=True)
+    except (OSError, http.client.HTTPException, ValueError) as e:
+      # URLError / HTTPError / timeouts are OSErrors; HTTPException covers
+      # e.g. IncompleteRead; ValueError covers a malformed mirror URL.
+      last_error = f"{url}: {_one_line(e)}"
+      print(f"MNIST: failed, {last_error}", file=sys.stderr, flush=True)
+    finally:
+      if tmp_path is not None and os.path.exists(tmp_path):
+        os.remove(tmp_path)
+  raise MnistError(
+      f"could not download MNIST file {name}.gz from any of {len(mirrors)} mirror(s) "
+      f"({', '.join(mirrors)}); last error: {last_error}; check the network or "
+      f"download it into {directory} yourself (or pass --mnist_dir / set {MNIST_DIR_ENV})")
 
 
 def _fetch(url: str, out) -> None:
-    """Stream ``url`` into the open binary file ``out``."""
-    # A fresh opener per call (rather than urlopen's cached global one) so the
-    # current proxy environment variables are honoured.
-    opener = urllib.request.build_opener()
-    with opener.open(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
-        while True:
-            chunk = response.read(1 << 20)
-            if not chunk:
-                break
-            out.write(chunk)
+  """Stream ``url`` into the open binary file ``out``."""
+  # A fresh opener per call (rather than urlopen's cached global one) so the
+  # current proxy environment variables are honoured.
+  opener = urllib.request.build_opener()
+  with opener.open(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
+    while True:
+      chunk = response.read(1 << 20)
+      if not chunk:
+        break
+      out.write(chunk)
 
 
 def _check_download(path: str, digest: Optional[str]) -> Optional[str]:
-    """None if ``path`` gunzips (and matches ``digest`` when given), else why not."""
-    hasher = hashlib.sha256()
-    try:
-        with gzip.open(path, "rb") as f:
-            while True:
-                chunk = f.read(1 << 20)
-                if not chunk:
-                    break
-                hasher.update(chunk)
-    except (OSError, EOFError, zlib.error) as e:
-        return f"not a valid gzip file ({_one_line(e)})"
-    if digest is not None and hasher.hexdigest() != digest.lower():
-        return f"sha256 of gunzipped bytes is {hasher.hexdigest()}, expected {digest}"
-    return None
+  """None if ``path`` gunzips (and matches ``digest`` when given), else why not."""
+  hasher = hashlib.sha256()
+  try:
+    with gzip.open(path, "rb") as f:
+      while True:
+        chunk = f.read(1 << 20)
+        if not chunk:
+          break
+        hasher.update(chunk)
+  except (OSError, EOFError, zlib.error) as e:
+    return f"not a valid gzip file ({_one_line(e)})"
+  if digest is not None and hasher.hexdigest() != digest.lower():
+    return f"sha256 of gunzipped bytes is {hasher.hexdigest()}, expected {digest}"
+  return None
 
 
 def _one_line(error: BaseException) -> str:
-    """``error`` as a single line (some urllib / OS messages span lines)."""
-    text = " ".join(str(error).split()) or type(error).__name__
-    return f"{type(error).__name__}: {text}"
+  """``error`` as a single line (some urllib / OS messages span lines)."""
+  text = " ".join(str(error).split()) or type(error).__name__
+  return f"{type(error).__name__}: {text}"
