@@ -78,6 +78,9 @@ def parse(module, argv):
   constants = _scalar_constants(module)
   flag_values = flags.FlagValues()
   _define_flags(constants, flag_values)
+  if any(arg in ('-h', '--help', '--helpfull', '--helpshort') for arg in argv[1:]):
+    print(usage(module, constants))
+    sys.exit(0)
   try:
     leftover = flag_values(list(argv))
   except flags.Error as error:
@@ -92,6 +95,16 @@ def parse(module, argv):
   check_constraints(values, getattr(module, 'CONSTRAINTS', {}))
   _fill_templates(values)
   return types.SimpleNamespace(**values)
+
+
+def usage(module, constants):
+  """Every flag with its default and allowed values."""
+  allowed = getattr(module, 'CONSTRAINTS', {})
+  lines = [f'flags (defaults from {module.__name__}; edit it or override here):']
+  for name, default in constants.items():
+    extra = f'  allowed: {allowed[name]}' if name in allowed else ''
+    lines.append(f'  --{name.lower()}={default!r}{extra}')
+  return '\n'.join(lines)
 
 
 def parse_or_exit(module, argv=None):

@@ -8,8 +8,10 @@ Speed configurations (see README for the peers they compare with):
   b  DNC repeat-copy, original defaults
   c  NTM copy, common peer set-up: controller 100, memory 128 x 20, batch 1, 1-20 words of 8 bits
   d  DNC copy: controller 64, memory 16 x 16, 4 read heads, batch 16, 1-4 words of 4 bits
-Each is measured in a fresh process with TensorFlow limited to one intra-op
-thread and at its default; figures are medians of repeated timed blocks.
+Each is measured in a fresh process, compiled two ways (`graph`: the default
+unrolled tf.function; `xla`: --jit_compile --nounroll), with TensorFlow limited
+to one intra-op thread and at its default; figures are medians of repeated
+timed blocks.
 """
 import argparse
 import json
@@ -24,6 +26,7 @@ import time
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 os.environ.setdefault('TF_ENABLE_ONEDNN_OPTS', '0')
 
+COMPILE_MODES = {'graph': [], 'xla': ['--jit_compile', '--nounroll']}
 SPEED_CONFIGS = {
     'a_ntm_copy_defaults': ['--config=1'],
     'b_dnc_repeat_copy_defaults': ['--config=2'],
@@ -62,19 +65,19 @@ def _time_steps(step_fn, batches, repeats):
   return statistics.median(times), float(loss)
 
 
-def speed_worker(name, threads, with_ratios):
+def speed_worker(name, mode, threads, with_ratios):
   import numpy as np
   import tensorflow as tf
   if threads:
     tf.config.threading.set_intra_op_parallelism_threads(threads)
   np.random.seed(1)
   tf.random.set_seed(1)
-  args, agent = _build(SPEED_CONFIGS[name] + EXTRA_FLAGS)
+  args, agent = _build(SPEED_CONFIGS[name] + COMPILE_MODES[mode] + EXTRA_FLAGS)
   batches = [agent._tensors(agent.env.reset().state1) for _ in range(40)]
   for batch in batches:  # trace every padded length and warm up
     agent.train_step(*batch)
   step_s, loss = _time_steps(agent.train_step, batches, repeats=5)
-  result = {'config': name, 'intra_op_threads': threads or 'default',
+  result = {'config': name, 'compile': mode, 'intra_op_threads': threads or 'default',
             'batch_size': args.BATCH_SIZE, 'steps_per_sec': round(1 / step_s, 2),
             'sequences_per_sec': round(args.BATCH_SIZE / step_s, 1),
             'peak_rss_mb': round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
@@ -128,25 +131,27 @@ def main():
   parser.add_argument('--converge', action='store_true')
   parser.add_argument('--only', default='', help='comma-separated config names')
   parser.add_argument('--threads', default='1,0', help='intra-op threads to try; 0 = default')
+  parser.add_argument('--modes', default='graph,xla', help='compile modes to try')
   parser.add_argument('--max_steps', type=int, default=100000)
   parser.add_argument('--worker', default='', help=argparse.SUPPRESS)
   opts, extra = parser.parse_known_args()
   EXTRA_FLAGS.extend(extra)  # any main.py flag, e.g. --jit_compile --nounroll
   if opts.worker:
-    name, threads = opts.worker.split(':')
+    name, mode, threads = opts.worker.split(':')
     if opts.converge:
       converge(name, CONVERGE_CONFIGS[name] + EXTRA_FLAGS, opts.max_steps, 0.1, 500, 50)
     else:
-      speed_worker(name, int(threads), with_ratios=name.startswith('a_'))
+      speed_worker(name, mode, int(threads), with_ratios=name.startswith('a_') and mode == 'graph')
     return
   if opts.converge:
     names = opts.only.split(',') if opts.only else list(CONVERGE_CONFIGS)
-    jobs = [(name, '0') for name in names]
+    jobs = [(name, 'graph', '0') for name in names]
   else:
     names = opts.only.split(',') if opts.only else list(SPEED_CONFIGS)
-    jobs = [(name, t) for name in names for t in opts.threads.split(',')]
-  for name, threads in jobs:  # a fresh process each: thread settings are per process
-    command = [sys.executable, os.path.abspath(__file__), f'--worker={name}:{threads}',
+    jobs = [(name, mode, t) for name in names for mode in opts.modes.split(',')
+            for t in opts.threads.split(',')]
+  for name, mode, threads in jobs:  # a fresh process each: thread settings are per process
+    command = [sys.executable, os.path.abspath(__file__), f'--worker={name}:{mode}:{threads}',
                f'--max_steps={opts.max_steps}'] + extra + (['--converge'] if opts.converge else [])
     subprocess.run(command, check=True)
 

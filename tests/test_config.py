@@ -78,3 +78,11 @@ def test_every_subproject_constants_module_parses():
   for name in ('CHECKPOINT_DIR', 'SAVE_VIS_INTERVAL', 'MAX_STEPS', 'SEED', 'MODE'):
     assert hasattr(args, name)
   assert args.CHECKPOINT_DIR == 'checkpoints/daim_17080800'
+
+
+def test_help_lists_flags_and_exits_zero(capsys):
+  with pytest.raises(SystemExit) as exit_info:
+    config.parse(make_constants(), ['prog', '--helpfull'])
+  assert exit_info.value.code == 0
+  out = capsys.readouterr().out
+  assert '--max_steps=100' in out and "allowed: ('train', 'test')" in out
