@@ -27,261 +27,262 @@ TARGET_PX, MIN_SHORT_PX, MIN_CELL_PX = 480, 120, 2
 
 
 def step_dir(root_dir, step, prefix=''):
-    """Create and return ``root_dir/<prefix><step:08d>`` (e.g. ``ckpt/00000200``)."""
-    path = os.path.join(root_dir, '%s%08d' % (prefix, int(step)))
-    os.makedirs(path, exist_ok=True)
-    return path
+  """Create and return ``root_dir/<prefix><step:08d>`` (e.g. ``ckpt/00000200``)."""
+  path = os.path.join(root_dir, '%s%08d' % (prefix, int(step)))
+  os.makedirs(path, exist_ok=True)
+  return path
 
 
 # ----------------------------------------------------------------- text utils
 def _text_size(text, scale):
-    """(width, height) of the text box in px, descenders included."""
-    (w, h), base = cv2.getTextSize(text, FONT, scale, 1)
-    return w, h + base
+  """(width, height) of the text box in px, descenders included."""
+  (w, h), base = cv2.getTextSize(text, FONT, scale, 1)
+  return w, h + base
 
 
 def _put(img, text, x, yc, scale, align='left'):
-    """Draw ``text`` with its box vertically centred on ``yc``; ``x`` is the
-    left edge, centre or right edge according to ``align``."""
-    if not text:
-        return
-    w, h = _text_size(text, scale)
-    x = {'left': x, 'center': x - w // 2, 'right': x - w}[align]
-    (_, above), _ = cv2.getTextSize(text, FONT, scale, 1)
-    cv2.putText(img, text, (int(x), int(yc - h / 2 + above)), FONT, scale,
-                BLACK, 1, cv2.LINE_AA)
+  """Draw ``text`` with its box vertically centred on ``yc``; ``x`` is the
+  left edge, centre or right edge according to ``align``."""
+  if not text:
+    return
+  w, h = _text_size(text, scale)
+  x = {'left': x, 'center': x - w // 2, 'right': x - w}[align]
+  (_, above), _ = cv2.getTextSize(text, FONT, scale, 1)
+  cv2.putText(img, text, (int(x), int(yc - h / 2 + above)), FONT, scale,
+              BLACK, 1, cv2.LINE_AA)
 
 
 def _canvas(h, w):
-    return np.full((h, w, 3), 255, np.uint8)
+  return np.full((h, w, 3), 255, np.uint8)
 
 
 def _vertical_text(text, scale):
-    """Text rotated 90 degrees counter-clockwise (reads bottom to top)."""
-    w, h = _text_size(text, scale)
-    img = _canvas(h + 4, w + 4)
-    _put(img, text, 2, (h + 4) / 2, scale)
-    return np.ascontiguousarray(np.rot90(img))
+  """Text rotated 90 degrees counter-clockwise (reads bottom to top)."""
+  w, h = _text_size(text, scale)
+  img = _canvas(h + 4, w + 4)
+  _put(img, text, 2, (h + 4) / 2, scale)
+  return np.ascontiguousarray(np.rot90(img))
 
 
 def _hcat(images, gap):
-    """Place images side by side, top aligned, on white."""
-    h = max(im.shape[0] for im in images)
-    out = _canvas(h, sum(im.shape[1] for im in images) + gap * (len(images) - 1))
-    x = 0
-    for im in images:
-        out[:im.shape[0], x:x + im.shape[1]] = im
-        x += im.shape[1] + gap
-    return out
+  """Place images side by side, top aligned, on white."""
+  h = max(im.shape[0] for im in images)
+  out = _canvas(h, sum(im.shape[1] for im in images) + gap * (len(images) - 1))
+  x = 0
+  for im in images:
+    out[:im.shape[0], x:x + im.shape[1]] = im
+    x += im.shape[1] + gap
+  return out
 
 
 def _vcat(images, gap):
-    """Stack images vertically, horizontally centred, on white."""
-    w = max(im.shape[1] for im in images)
-    out = _canvas(sum(im.shape[0] for im in images) + gap * (len(images) - 1), w)
-    y = 0
-    for im in images:
-        x = (w - im.shape[1]) // 2
-        out[y:y + im.shape[0], x:x + im.shape[1]] = im
-        y += im.shape[0] + gap
-    return out
+  """Stack images vertically, horizontally centred, on white."""
+  w = max(im.shape[1] for im in images)
+  out = _canvas(sum(im.shape[0] for im in images) + gap * (len(images) - 1), w)
+  y = 0
+  for im in images:
+    x = (w - im.shape[1]) // 2
+    out[y:y + im.shape[0], x:x + im.shape[1]] = im
+    y += im.shape[0] + gap
+  return out
 
 
 def _write(path, image):
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    if not cv2.imwrite(path, image):
-        raise IOError('cv2.imwrite failed for %s' % path)
-    return image
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  if not cv2.imwrite(path, image):
+    raise IOError('cv2.imwrite failed for %s' % path)
+  return image
 
 
 def _fmt(v):
-    return '%.3g' % v
+  return '%.3g' % v
 
 
 # ------------------------------------------------------------------- heatmaps
 def _pick_ticks(n, labels, cell, size_fn):
-    """Every s-th ``(index, label)`` with s in 1, 2, 5, 10, 20, ... the
-    smallest step whose spacing ``s * cell`` px fits the largest label."""
-    labels = [str(i) for i in range(n)] if labels is None else [str(l) for l in labels]
-    if len(labels) != n:
-        raise ValueError('got %d tick labels for an axis of length %d' % (len(labels), n))
-    need = max(size_fn(l) for l in labels) + 6
-    step, k = 1, 0
-    while step * cell < need:
-        k += 1
-        step = (1, 2, 5)[k % 3] * 10 ** (k // 3)
-    return [(i, labels[i]) for i in range(0, n, step)]
+  """Every s-th ``(index, label)`` with s in 1, 2, 5, 10, 20, ... the
+  smallest step whose spacing ``s * cell`` px fits the largest label."""
+  labels = [str(i) for i in range(n)] if labels is None else [str(l) for l in labels]
+  if len(labels) != n:
+    raise ValueError('got %d tick labels for an axis of length %d' % (len(labels), n))
+  need = max(size_fn(l) for l in labels) + 6
+  step, k = 1, 0
+  while step * cell < need:
+    k += 1
+    step = (1, 2, 5)[k % 3] * 10 ** (k // 3)
+  return [(i, labels[i]) for i in range(0, n, step)]
 
 
 def _cell_size(shapes, cell_px, n_panels):
-    """(cell_h, cell_w) in px shared by all panels: the long side of a panel
-    aims at TARGET_PX (less for many panels), the short side at MIN_SHORT_PX."""
-    if cell_px is not None:
-        ch, cw = (cell_px, cell_px) if np.isscalar(cell_px) else cell_px
-        return max(1, int(ch)), max(1, int(cw))
-    rows = max(s[0] for s in shapes)
-    cols = max(s[1] for s in shapes)
-    target = max(200, min(TARGET_PX, 960 // n_panels))
-    cell = max(MIN_CELL_PX, round(target / max(rows, cols)))
-    return max(cell, math.ceil(MIN_SHORT_PX / rows)), max(cell, math.ceil(MIN_SHORT_PX / cols))
+  """(cell_h, cell_w) in px shared by all panels: the long side of a panel
+  aims at TARGET_PX (less for many panels), the short side at MIN_SHORT_PX."""
+  if cell_px is not None:
+    ch, cw = (cell_px, cell_px) if np.isscalar(cell_px) else cell_px
+    return max(1, int(ch)), max(1, int(cw))
+  rows = max(s[0] for s in shapes)
+  cols = max(s[1] for s in shapes)
+  target = max(200, min(TARGET_PX, 960 // n_panels))
+  cell = max(MIN_CELL_PX, round(target / max(rows, cols)))
+  return max(cell, math.ceil(MIN_SHORT_PX / rows)), max(cell, math.ceil(MIN_SHORT_PX / cols))
 
 
 def _panel(cells, ch, cw, top, subtitle, row_ticks, col_ticks, col_label):
-    """One heatmap axes: the block of colour ``cells`` [rows, cols, 3] starts
-    ``top`` px below the canvas top, with ticks, subtitle and column label."""
-    rows, cols = cells.shape[:2]
-    block = np.repeat(np.repeat(cells, ch, axis=0), cw, axis=1)
-    bh, bw = block.shape[:2]
-    rt = _pick_ticks(rows, row_ticks, ch, lambda s: _text_size(s, TICK_SCALE)[1])
-    ct = _pick_ticks(cols, col_ticks, cw, lambda s: _text_size(s, TICK_SCALE)[0])
-    tick_h = max(_text_size(s, TICK_SCALE)[1] for _, s in ct)
-    half_cw = max(_text_size(s, TICK_SCALE)[0] for _, s in ct) // 2 + 1
-    left = max(max(_text_size(s, TICK_SCALE)[0] for _, s in rt) + TICK_LEN + 6, half_cw)
-    right = max(half_cw - cw // 2, 2)
-    label_h = _text_size(col_label, LABEL_SCALE)[1] + 6 if col_label else 0
-    img = _canvas(top + bh + TICK_LEN + 4 + tick_h + label_h + 2, left + bw + right)
-    img[top:top + bh, left:left + bw] = block
-    cv2.rectangle(img, (left - 1, top - 1), (left + bw, top + bh), BLACK, 1)
-    for i, s in rt:
-        y = top + i * ch + ch // 2
-        cv2.line(img, (left - 1 - TICK_LEN, y), (left - 1, y), BLACK, 1)
-        _put(img, s, left - TICK_LEN - 4, y, TICK_SCALE, 'right')
-    y0 = top + bh
-    for j, s in ct:
-        x = left + j * cw + cw // 2
-        cv2.line(img, (x, y0), (x, y0 + TICK_LEN), BLACK, 1)
-        _put(img, s, x, y0 + TICK_LEN + 3 + tick_h / 2, TICK_SCALE, 'center')
-    _put(img, col_label, left + bw // 2, img.shape[0] - 2 - label_h / 2 + 3,
-         LABEL_SCALE, 'center')
-    _put(img, subtitle, left + bw // 2, top / 2, LABEL_SCALE, 'center')
-    return img
+  """One heatmap axes: the block of colour ``cells`` [rows, cols, 3] starts
+  ``top`` px below the canvas top, with ticks, subtitle and column label."""
+  rows, cols = cells.shape[:2]
+  block = np.repeat(np.repeat(cells, ch, axis=0), cw, axis=1)
+  bh, bw = block.shape[:2]
+  rt = _pick_ticks(rows, row_ticks, ch, lambda s: _text_size(s, TICK_SCALE)[1])
+  ct = _pick_ticks(cols, col_ticks, cw, lambda s: _text_size(s, TICK_SCALE)[0])
+  tick_h = max(_text_size(s, TICK_SCALE)[1] for _, s in ct)
+  half_cw = max(_text_size(s, TICK_SCALE)[0] for _, s in ct) // 2 + 1
+  left = max(max(_text_size(s, TICK_SCALE)[0] for _, s in rt) + TICK_LEN + 6, half_cw)
+  right = max(half_cw - cw // 2, 2)
+  label_h = _text_size(col_label, LABEL_SCALE)[1] + 6 if col_label else 0
+  img = _canvas(top + bh + TICK_LEN + 4 + tick_h + label_h + 2, left + bw + right)
+  img[top:top + bh, left:left + bw] = block
+  cv2.rectangle(img, (left - 1, top - 1), (left + bw, top + bh), BLACK, 1)
+  for i, s in rt:
+    y = top + i * ch + ch // 2
+    cv2.line(img, (left - 1 - TICK_LEN, y), (left - 1, y), BLACK, 1)
+    _put(img, s, left - TICK_LEN - 4, y, TICK_SCALE, 'right')
+  y0 = top + bh
+  for j, s in ct:
+    x = left + j * cw + cw // 2
+    cv2.line(img, (x, y0), (x, y0 + TICK_LEN), BLACK, 1)
+    _put(img, s, x, y0 + TICK_LEN + 3 + tick_h / 2, TICK_SCALE, 'center')
+  _put(img, col_label, left + bw // 2, img.shape[0] - 2 - label_h / 2 + 3,
+       LABEL_SCALE, 'center')
+  _put(img, subtitle, left + bw // 2, top / 2, LABEL_SCALE, 'center')
+  return img
 
 
 def _colorbar(height, top, vmin, vmax, colormap):
-    """Vertical colour-bar legend, vmax at the top, block starting at ``top``."""
-    ramp = np.linspace(255, 0, height).round().astype(np.uint8)[:, None]
-    bar = cv2.applyColorMap(np.repeat(ramp, BAR_W, axis=1), colormap)
-    ticks = [(0, vmax), (height // 2, (vmin + vmax) / 2), (height - 1, vmin)]
-    text_w = max(_text_size(_fmt(v), TICK_SCALE)[0] for _, v in ticks)
-    img = _canvas(top + height + top, BAR_W + TICK_LEN + 4 + text_w + 2)
-    img[top:top + height, :BAR_W] = bar
-    cv2.rectangle(img, (0, top - 1), (BAR_W - 1, top + height), BLACK, 1)
-    for y, v in ticks:
-        cv2.line(img, (BAR_W, top + y), (BAR_W + TICK_LEN, top + y), BLACK, 1)
-        _put(img, _fmt(v), BAR_W + TICK_LEN + 3, top + y, TICK_SCALE)
-    return img
+  """Vertical colour-bar legend, vmax at the top, block starting at ``top``."""
+  ramp = np.linspace(255, 0, height).round().astype(np.uint8)[:, None]
+  bar = cv2.applyColorMap(np.repeat(ramp, BAR_W, axis=1), colormap)
+  ticks = [(0, vmax), (height // 2, (vmin + vmax) / 2), (height - 1, vmin)]
+  text_w = max(_text_size(_fmt(v), TICK_SCALE)[0] for _, v in ticks)
+  img = _canvas(top + height + top, BAR_W + TICK_LEN + 4 + text_w + 2)
+  img[top:top + height, :BAR_W] = bar
+  cv2.rectangle(img, (0, top - 1), (BAR_W - 1, top + height), BLACK, 1)
+  for y, v in ticks:
+    cv2.line(img, (BAR_W, top + y), (BAR_W + TICK_LEN, top + y), BLACK, 1)
+    _put(img, _fmt(v), BAR_W + TICK_LEN + 3, top + y, TICK_SCALE)
+  return img
 
 
 def heatmap_grid(panels, path, title='', row_label='', col_label='',
                  row_ticks=None, col_ticks=None, vmin=None, vmax=None,
                  colormap=cv2.COLORMAP_VIRIDIS, cell_px=None):
-    """Several heatmaps side by side with one shared colour scale and legend.
+  """Several heatmaps side by side with one shared colour scale and legend.
 
-    panels: list of ``(values, subtitle)``; ``values`` is a finite 2-D array
-        ``[rows, cols]`` (panels may differ in shape; e.g. one per read head).
-    row_ticks / col_ticks: optional list of ``rows`` / ``cols`` strings used
-        for every panel (default: indices), thinned so they don't overlap.
-    vmin, vmax: colour scale limits (default: min/max over all panels).
-    cell_px: int or ``(h, w)`` block size per cell (default: automatic, the
-        long side of a panel ~480 px, fewer for many panels, >= 2 px/cell).
-    Writes the PNG to ``path`` and returns the BGR uint8 image ``[H, W, 3]``.
-    """
-    if not panels:
-        raise ValueError('heatmap_grid needs at least one panel (%s)' % path)
-    arrays = []
-    for values, _ in panels:
-        a = np.asarray(values, dtype=np.float64)
-        if a.ndim != 2:
-            raise ValueError('heatmap values must be 2-D [rows, cols], got shape %s (%s)'
-                             % (a.shape, path))
-        if a.size == 0 or not np.isfinite(a).all():
-            raise ValueError('heatmap values for %s are empty or contain NaN/inf' % path)
-        arrays.append(a)
-    lo = min(a.min() for a in arrays) if vmin is None else float(vmin)
-    hi = max(a.max() for a in arrays) if vmax is None else float(vmax)
-    span = hi - lo if hi > lo else 1.0
-    ch, cw = _cell_size([a.shape for a in arrays], cell_px, len(arrays))
-    subtitles = [s for _, s in panels]
-    top = max([_text_size(s, LABEL_SCALE)[1] + 10 for s in subtitles if s]
-              + [_text_size('0', TICK_SCALE)[1]])
-    parts = []
-    for a, sub in zip(arrays, subtitles):
-        levels = np.round(np.clip((a - lo) / span, 0.0, 1.0) * 255).astype(np.uint8)
-        parts.append(_panel(cv2.applyColorMap(levels, colormap), ch, cw, top, sub,
-                            row_ticks, col_ticks, col_label))
-    bar_h = max(60, arrays[0].shape[0] * ch)
-    parts.append(_colorbar(bar_h, top, lo, hi, colormap))
-    if row_label:
-        lab = _vertical_text(row_label, LABEL_SCALE)
-        strip = _canvas(max(top + arrays[0].shape[0] * ch, lab.shape[0]), lab.shape[1])
-        y = max(0, top + (arrays[0].shape[0] * ch - lab.shape[0]) // 2)
-        strip[y:y + lab.shape[0]] = lab
-        parts.insert(0, strip)
-    body = _hcat(parts, GAP)
-    if title:
-        tw, th = _text_size(title, TITLE_SCALE)
-        head = _canvas(th + 6, tw + 4)
-        _put(head, title, 2, (th + 6) / 2, TITLE_SCALE)
-        body = _vcat([head, body], 6)
-    img = cv2.copyMakeBorder(body, PAD, PAD, PAD, PAD, cv2.BORDER_CONSTANT, value=WHITE)
-    return _write(path, img)
+  panels: list of ``(values, subtitle)``; ``values`` is a finite 2-D array
+      ``[rows, cols]`` (panels may differ in shape; e.g. one per read head).
+  row_ticks / col_ticks: optional list of ``rows`` / ``cols`` strings used
+      for every panel (default: indices), thinned so they don't overlap.
+  vmin, vmax: colour scale limits (default: min/max over all panels).
+  cell_px: int or ``(h, w)`` block size per cell (default: automatic, the
+      long side of a panel ~480 px, fewer for many panels, >= 2 px/cell).
+  Writes the PNG to ``path`` and returns the BGR uint8 image ``[H, W, 3]``.
+  """
+  if not panels:
+    raise ValueError('heatmap_grid needs at least one panel (%s)' % path)
+  arrays = []
+  for values, _ in panels:
+    a = np.asarray(values, dtype=np.float64)
+    if a.ndim != 2:
+      raise ValueError('heatmap values must be 2-D [rows, cols], got shape %s (%s)'
+                       % (a.shape, path))
+    if a.size == 0 or not np.isfinite(a).all():
+      raise ValueError('heatmap values for %s are empty or contain NaN/inf' % path)
+    arrays.append(a)
+  lo = min(a.min() for a in arrays) if vmin is None else float(vmin)
+  hi = max(a.max() for a in arrays) if vmax is None else float(vmax)
+  span = hi - lo if hi > lo else 1.0
+  ch, cw = _cell_size([a.shape for a in arrays], cell_px, len(arrays))
+  subtitles = [s for _, s in panels]
+  top = max([_text_size(s, LABEL_SCALE)[1] + 10 for s in subtitles if s]
+            + [_text_size('0', TICK_SCALE)[1]])
+  parts = []
+  for a, sub in zip(arrays, subtitles):
+    levels = np.round(np.clip((a - lo) / span, 0.0, 1.0) * 255).astype(np.uint8)
+    parts.append(_panel(cv2.applyColorMap(levels, colormap), ch, cw, top, sub,
+                        row_ticks, col_ticks, col_label))
+  bar_h = max(60, arrays[0].shape[0] * ch)
+  parts.append(_colorbar(bar_h, top, lo, hi, colormap))
+  if row_label:
+    lab = _vertical_text(row_label, LABEL_SCALE)
+    strip = _canvas(max(top + arrays[0].shape[0] * ch, lab.shape[0]), lab.shape[1])
+    y = max(0, top + (arrays[0].shape[0] * ch - lab.shape[0]) // 2)
+    strip[y:y + lab.shape[0]] = lab
+    parts.insert(0, strip)
+  body = _hcat(parts, GAP)
+  if title:
+    tw, th = _text_size(title, TITLE_SCALE)
+    head = _canvas(th + 6, tw + 4)
+    _put(head, title, 2, (th + 6) / 2, TITLE_SCALE)
+    body = _vcat([head, body], 6)
+  img = cv2.copyMakeBorder(body, PAD, PAD, PAD, PAD, cv2.BORDER_CONSTANT, value=WHITE)
+  return _write(path, img)
 
 
 def heatmap(values, path, title='', row_label='', col_label='', row_ticks=None,
             col_ticks=None, vmin=None, vmax=None, colormap=cv2.COLORMAP_VIRIDIS,
             cell_px=None):
-    """Render one 2-D array ``values`` [rows, cols] as a colour heatmap with
-    title, axis labels, ticks and colour-bar legend (see ``heatmap_grid``)."""
-    return heatmap_grid([(values, '')], path, title=title, row_label=row_label,
-                        col_label=col_label, row_ticks=row_ticks, col_ticks=col_ticks,
-                        vmin=vmin, vmax=vmax, colormap=colormap, cell_px=cell_px)
+  """Render one 2-D array ``values`` [rows, cols] as a colour heatmap with
+  title, axis labels, ticks and colour-bar legend (see ``heatmap_grid``)."""
+  return heatmap_grid([(values, '')], path, title=title, row_label=row_label,
+                      col_label=col_label, row_ticks=row_ticks, col_ticks=col_ticks,
+                      vmin=vmin, vmax=vmax, colormap=colormap, cell_px=cell_px)
 
 
 # ---------------------------------------------------------------- image grid
 def _to_bgr(image):
-    """[H, W] grey (float in [0, 1] or uint8) or [H, W, 3] BGR uint8 -> BGR uint8."""
-    a = np.asarray(image)
-    if a.ndim == 3 and a.shape[2] == 1:
-        a = a[:, :, 0]
-    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] != 3):
-        raise ValueError('expected an [H, W] or [H, W, 3] image, got shape %s' % (a.shape,))
-    if a.dtype != np.uint8:
-        a = np.round(np.clip(np.nan_to_num(a.astype(np.float64)), 0.0, 1.0) * 255).astype(np.uint8)
-    return cv2.cvtColor(a, cv2.COLOR_GRAY2BGR) if a.ndim == 2 else a
+  """[H, W] grey (float in [0, 1] or uint8) or [H, W, 3] BGR uint8 -> BGR uint8."""
+  a = np.asarray(image)
+  if a.ndim == 3 and a.shape[2] == 1:
+    a = a[:, :, 0]
+  if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] != 3):
+    raise ValueError('expected an [H, W] or [H, W, 3] image, got shape %s' % (a.shape,))
+  if a.dtype != np.uint8:
+    a = np.round(np.clip(np.nan_to_num(a.astype(np.float64)), 0.0, 1.0) * 255).astype(np.uint8)
+  return cv2.cvtColor(a, cv2.COLOR_GRAY2BGR) if a.ndim == 2 else a
 
 
 def image_grid(images, path, titles=None, ncols=None, scale=None):
-    """Tile images in a grid with an optional small title above each.
+  """Tile images in a grid with an optional small title above each.
 
-    images: list of [H, W] grey (float in [0, 1] or uint8) or [H, W, 3] BGR
-        uint8 arrays (sizes may differ; each is top-centred in its cell).
-    titles: optional list of strings, one per image.
-    ncols: columns in the grid (default ``ceil(sqrt(len(images)))``).
-    scale: integer nearest-neighbour upscale (default ``max(1, 128 // size)``
-        for the largest image side, i.e. 4 for 28x28 MNIST digits).
-    Layout: cells of ``(title_h + H*scale) x (W*scale)`` separated and framed
-    by PAD px of white. Writes the PNG and returns the BGR uint8 image.
-    """
-    tiles = [_to_bgr(im) for im in images]
-    if not tiles:
-        raise ValueError('image_grid needs at least one image (%s)' % path)
-    if titles is not None and len(titles) != len(tiles):
-        raise ValueError('got %d titles for %d images' % (len(titles), len(tiles)))
-    scale = scale or max(1, 128 // max(max(t.shape[:2]) for t in tiles))
-    tiles = [np.repeat(np.repeat(t, scale, axis=0), scale, axis=1) for t in tiles]
-    ncols = ncols or math.ceil(math.sqrt(len(tiles)))
-    nrows = math.ceil(len(tiles) / ncols)
-    title_h = max(_text_size(t, TICK_SCALE)[1] for t in titles) + 4 if titles else 0
-    cell_h = max(t.shape[0] for t in tiles) + title_h
-    cell_w = max([t.shape[1] for t in tiles]
-                 + [_text_size(t, TICK_SCALE)[0] for t in titles or []])
-    img = _canvas(nrows * (cell_h + PAD) + PAD, ncols * (cell_w + PAD) + PAD)
-    for k, tile in enumerate(tiles):
-        y = PAD + (k // ncols) * (cell_h + PAD)
-        x = PAD + (k % ncols) * (cell_w + PAD)
-        if titles:
-            _put(img, str(titles[k]), x + cell_w // 2, y + title_h / 2 - 1,
-                 TICK_SCALE, 'center')
-        x += (cell_w - tile.shape[1]) // 2
-        img[y + title_h:y + title_h + tile.shape[0], x:x + tile.shape[1]] = tile
-    return _write(path, img)
+  images: list of [H, W] grey (float in [0, 1] or uint8) or [H, W, 3] BGR
+      uint8 arrays (sizes may differ; each is top-centred in its cell).
+  titles: optional list of strings, one per image.
+  ncols: columns in the grid (default ``ceil(sqrt(len(images)))``).
+  scale: integer nearest-neighbour upscale (default ``max(1, 128 // size)``
+      for the largest image side, i.e. 4 for 28x28 MNIST digits).
+  Layout: cells of ``(title_h + H*scale) x (W*scale)`` separated and framed
+  by PAD px of white. Writes the PNG and returns the BGR uint8 image.
+  """
+  tiles = [_to_bgr(im) for im in images]
+  if not tiles:
+    raise ValueError('image_grid needs at least one image (%s)' % path)
+  if titles is not None and len(titles) != len(tiles):
+    raise ValueError('got %d titles for %d images' % (len(titles), len(tiles)))
+  titles = [str(t) for t in titles] if titles is not None else None
+  scale = scale or max(1, 128 // max(max(t.shape[:2]) for t in tiles))
+  tiles = [np.repeat(np.repeat(t, scale, axis=0), scale, axis=1) for t in tiles]
+  ncols = ncols or math.ceil(math.sqrt(len(tiles)))
+  nrows = math.ceil(len(tiles) / ncols)
+  title_h = max(_text_size(t, TICK_SCALE)[1] for t in titles) + 4 if titles else 0
+  cell_h = max(t.shape[0] for t in tiles) + title_h
+  cell_w = max([t.shape[1] for t in tiles]
+               + [_text_size(t, TICK_SCALE)[0] for t in titles or []])
+  img = _canvas(nrows * (cell_h + PAD) + PAD, ncols * (cell_w + PAD) + PAD)
+  for k, tile in enumerate(tiles):
+    y = PAD + (k // ncols) * (cell_h + PAD)
+    x = PAD + (k % ncols) * (cell_w + PAD)
+    if titles:
+      _put(img, titles[k], x + cell_w // 2, y + title_h / 2 - 1,
+           TICK_SCALE, 'center')
+    x += (cell_w - tile.shape[1]) // 2
+    img[y + title_h:y + title_h + tile.shape[0], x:x + tile.shape[1]] = tile
+  return _write(path, img)

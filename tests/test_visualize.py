@@ -72,3 +72,73 @@ def test_image_grid_tiles_images(tmp_path):
   assert os.path.exists(tmp_path / 'g.png')
   with pytest.raises(ValueError):
     visualize.image_grid(digits, str(tmp_path / 'bad.png'), titles=['only one'])
+
+
+# --- layout details: white border, cell sizes, ticks, clipping, error messages
+
+def test_step_dir_is_idempotent_and_nested(tmp_path):
+  root = str(tmp_path / 'ckpt' / 'run')
+  first = visualize.step_dir(root, 200)
+  assert first == os.path.join(root, '00000200') and os.path.isdir(first)
+  assert visualize.step_dir(root, 200) == first
+
+
+def test_heatmap_layout_white_border_and_automatic_cell_size(tmp_path):
+  image = visualize.heatmap(np.array([[0.0, 1.0], [1.0, 0.0]]), str(tmp_path / 'h.png'))
+  assert 300 <= max(image.shape[:2]) <= 1200
+  assert (image[0] == 255).all() and (image[:, 0] == 255).all() and (image[-1] == 255).all()
+  low = _find_colour(image, _colormap_colour(0))
+  top, left = low.min(axis=0)
+  cell = np.argmax(np.any(image[top + 2, left:] != _colormap_colour(0), axis=-1))
+  assert cell >= 2
+  centre = (top + cell // 2, left + cell // 2)
+  assert (image[centre[0], centre[1] + cell] == _colormap_colour(255)).all()   # (0, 1)
+  assert (image[centre[0] + cell, centre[1]] == _colormap_colour(255)).all()   # (1, 0)
+  assert (image[centre[0] + cell, centre[1] + cell] == _colormap_colour(0)).all()  # (1, 1)
+
+
+def test_heatmap_cell_px_override_and_long_arrays(tmp_path):
+  values = np.random.RandomState(1).rand(40, 20)
+  auto = visualize.heatmap(values, str(tmp_path / 'a.png'))
+  assert 300 <= max(auto.shape[:2]) <= 1000
+  big = visualize.heatmap(values, str(tmp_path / 'b.png'), cell_px=(30, 10))
+  assert big.shape[0] > 40 * 30 and big.shape[1] > 20 * 10
+  long = visualize.heatmap(np.random.RandomState(2).rand(1000, 8), str(tmp_path / 'l.png'))
+  assert long.shape[0] >= 2 * 1000 and long.shape[1] >= 120   # >= 2 px per cell
+
+
+def test_heatmap_clips_to_vmin_vmax_and_custom_ticks(tmp_path):
+  image = visualize.heatmap(np.array([[-5.0, 5.0]]), str(tmp_path / 'c.png'), vmin=0, vmax=1,
+                            row_ticks=['write'], col_ticks=['slot a', 'slot b'],
+                            colormap=cv2.COLORMAP_JET)
+  jet = lambda level: cv2.applyColorMap(np.array([[level]], np.uint8), cv2.COLORMAP_JET)[0, 0]
+  assert len(_find_colour(image, jet(0))) > 100 and len(_find_colour(image, jet(255))) > 100
+  with pytest.raises(ValueError, match='tick'):
+    visualize.heatmap(np.zeros((2, 2)), str(tmp_path / 'x.png'), row_ticks=['only one'])
+
+
+def test_errors_name_the_path_and_shape(tmp_path):
+  path = str(tmp_path / 'bad_plot.png')
+  with pytest.raises(ValueError, match='bad_plot.png'):
+    visualize.heatmap(np.array([[0.0, np.nan]]), path)
+  with pytest.raises(ValueError, match=r'\(2, 3, 4\)'):
+    visualize.heatmap(np.zeros((2, 3, 4)), path)
+  with pytest.raises(ValueError, match='bad_plot.png'):
+    visualize.heatmap_grid([(np.zeros((2, 2)), 'a'), (np.full((2, 2), np.inf), 'b')], path)
+  assert not os.path.exists(path)
+
+
+def test_image_grid_exact_size_and_pixels(tmp_path):
+  rng = np.random.RandomState(3)
+  images = [rng.rand(28, 28) for _ in range(3)]                                 # grey float
+  images += [(rng.rand(28, 28) * 255).astype(np.uint8) for _ in range(2)]      # grey uint8
+  images += [(rng.rand(28, 28, 3) * 255).astype(np.uint8)]                     # BGR uint8
+  image = visualize.image_grid(images, str(tmp_path / 'g.png'))  # default: 3 columns, x4
+  tile, pad = 28 * 4, visualize.PAD
+  assert image.shape == (2 * tile + 3 * pad, 3 * tile + 4 * pad, 3)
+  expected = np.round(images[0] * 255).astype(np.uint8)
+  assert (image[pad:pad + tile:4, pad:pad + tile:4, 1] == expected).all()
+  colour = image[2 * pad + tile:2 * pad + 2 * tile:4, 3 * pad + 2 * tile:3 * pad + 3 * tile:4]
+  assert (colour == images[5]).all()
+  titled = visualize.image_grid(images, str(tmp_path / 't.png'), titles=range(6))
+  assert titled.shape[1] == image.shape[1] and titled.shape[0] > image.shape[0]
