@@ -286,3 +286,66 @@ def image_grid(images, path, titles=None, ncols=None, scale=None):
     x += (cell_w - tile.shape[1]) // 2
     img[y + title_h:y + title_h + tile.shape[0], x:x + tile.shape[1]] = tile
   return _write(path, img)
+
+
+# ----------------------------------------------------------------- line plot
+_LINE_COLOURS = [(180, 119, 31), (14, 127, 255), (44, 160, 44), (40, 39, 214), (189, 103, 148)]
+
+
+def line_plot(curves, path, title='', x_label='', y_label='', log_y=False, size=(640, 400)):
+  """Curves on shared axes with ticks and a legend (for learning curves).
+
+  curves: dict `label -> (x, y)`, each a 1-D sequence of equal length.
+  log_y: plot log10(y); non-positive values are clipped to the smallest positive.
+  size: `(width, height)` of the plot area in px.
+  Writes the PNG and returns the BGR uint8 image.
+  """
+  if not curves:
+    raise ValueError(f'line_plot needs at least one curve ({path})')
+  data = {}
+  for label, (x, y) in curves.items():
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    if x.shape != y.shape or x.ndim != 1 or not x.size or not np.isfinite(x).all():
+      raise ValueError(f'curve {label!r} for {path}: x and y must be equal-length finite 1-D')
+    data[label] = (x, y)
+  if log_y:
+    positive = np.concatenate([y[y > 0] for _, y in data.values()])
+    floor = positive.min() if positive.size else 1e-12
+    data = {k: (x, np.log10(np.maximum(np.nan_to_num(y, nan=floor), floor)))
+            for k, (x, y) in data.items()}
+  xs = np.concatenate([x for x, _ in data.values()])
+  ys = np.concatenate([y[np.isfinite(y)] for _, y in data.values()])
+  x0, x1 = xs.min(), xs.max() if xs.max() > xs.min() else xs.min() + 1
+  y0, y1 = ys.min(), ys.max() if ys.max() > ys.min() else ys.min() + 1
+  width, height = size
+  left, top, right, bottom = 70, 40 if title else 15, 40, 50
+  fmt = lambda v: f'{v:,.0f}' if abs(v) >= 1000 else _fmt(v)
+  img = _canvas(top + height + bottom, left + width + right)
+  to_px = lambda x, y: (int(left + (x - x0) / (x1 - x0) * width),
+                        int(top + height - (y - y0) / (y1 - y0) * height))
+  cv2.rectangle(img, (left, top), (left + width, top + height), BLACK, 1)
+  for frac in np.linspace(0, 1, 5):
+    xv, yv = x0 + frac * (x1 - x0), y0 + frac * (y1 - y0)
+    px, _ = to_px(xv, y0)
+    _, py = to_px(x0, yv)
+    cv2.line(img, (px, top + height), (px, top + height + TICK_LEN), BLACK, 1)
+    _put(img, fmt(xv), px, top + height + 14, TICK_SCALE, 'center')
+    cv2.line(img, (left - TICK_LEN, py), (left, py), BLACK, 1)
+    _put(img, fmt(10 ** yv) if log_y else fmt(yv), left - TICK_LEN - 3, py, TICK_SCALE, 'right')
+  for index, (label, (x, y)) in enumerate(data.items()):
+    colour = _LINE_COLOURS[index % len(_LINE_COLOURS)]
+    points = np.array([to_px(a, b) for a, b in zip(x, y) if np.isfinite(b)], np.int32)
+    if len(points):
+      cv2.polylines(img, [points], False, colour, 2, cv2.LINE_AA)
+    cv2.line(img, (left + 12, top + 14 + 18 * index), (left + 36, top + 14 + 18 * index), colour, 2)
+    _put(img, label, left + 42, top + 14 + 18 * index, TICK_SCALE)
+  _put(img, x_label, left + width // 2, top + height + 36, LABEL_SCALE, 'center')
+  if y_label:
+    lab = _vertical_text(y_label + (' (log scale)' if log_y else ''), LABEL_SCALE)
+    lab = lab[:img.shape[0], :left - 40]  # a label longer than the axis is cut
+    y = max(0, top + (height - lab.shape[0]) // 2)
+    region = img[y:y + lab.shape[0], 2:2 + lab.shape[1]]
+    region[:] = np.minimum(region, lab[:region.shape[0]])
+  if title:
+    _put(img, title, left + width // 2, top // 2, TITLE_SCALE, 'center')
+  return _write(path, img)

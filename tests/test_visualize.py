@@ -142,3 +142,15 @@ def test_image_grid_exact_size_and_pixels(tmp_path):
   assert (colour == images[5]).all()
   titled = visualize.image_grid(images, str(tmp_path / 't.png'), titles=range(6))
   assert titled.shape[1] == image.shape[1] and titled.shape[0] > image.shape[0]
+
+
+def test_line_plot_draws_each_curve_in_its_colour(tmp_path):
+  x = np.arange(10)
+  image = visualize.line_plot({'a': (x, x ** 2 + 1), 'b': (x, np.full(10, 5.0))},
+                              str(tmp_path / 'p.png'), title='t', x_label='step',
+                              y_label='loss', log_y=True)
+  assert os.path.exists(tmp_path / 'p.png')
+  for colour in visualize._LINE_COLOURS[:2]:
+    assert len(_find_colour(image, np.array(colour, np.uint8))) > 50
+  with pytest.raises(ValueError):
+    visualize.line_plot({'bad': ([1, 2], [1])}, str(tmp_path / 'q.png'))
