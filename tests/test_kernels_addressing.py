@@ -10,33 +10,10 @@ import pytest
 import tensorflow as tf
 
 from common.kernels import addressing
+from kernel_testing import assert_close, f32, max_jacobian_error, simplex
 
 B, H, N, W = 3, 2, 7, 5
 EPS = 1e-6
-
-
-# --------------------------------------------------------------------------- helpers
-
-def assert_close(actual, expected, rtol=1e-5, atol=1e-6):
-  np.testing.assert_allclose(np.asarray(actual, dtype=np.float64),
-                             np.asarray(expected, dtype=np.float64), rtol=rtol, atol=atol)
-
-
-def f32(x):
-  return tf.constant(np.asarray(x, dtype=np.float32))
-
-
-def simplex(rng, shape):
-  x = rng.gamma(1.0, size=shape) + 1e-3
-  return x / x.sum(axis=-1, keepdims=True)
-
-
-def max_jacobian_error(f, inputs, delta=1e-6):
-  """Max |analytic - numeric| over all inputs' Jacobians, in float64."""
-  xs = [tf.constant(np.asarray(x, dtype=np.float64)) for x in inputs]
-  theoretical, numerical = tf.test.compute_gradient(f, xs, delta=delta)
-  assert any(np.any(t != 0) for t in theoretical), "gradient is identically zero"
-  return max(float(np.max(np.abs(t - n))) for t, n in zip(theoretical, numerical))
 
 
 # --------------------------------------------------------------------------- numpy references
