@@ -56,8 +56,10 @@ MEM_WID = 0                     # ntm 20, dnc 16
 CLIP_VALUE = 20.0               # clamp of controller h and output logits
 NUM_ALLOWED_SHIFTS = 3
 
-# Compilation.
+# Compilation and threads.
 JIT_COMPILE = False             # XLA for the training step
+INTRA_OP_THREADS = 1            # TensorFlow intra-op threads; 0 = TF's default. One thread
+                                # is faster for these small ops (see README, benchmark.py)
 UNROLL = True                   # unroll the time loop in the graph (else tf.while_loop)
 
 # Quirks of the original (spec 3.5): faithful default, paper/reference alternative.
@@ -81,7 +83,7 @@ CONSTRAINTS = {
     'MAX_KEEP_CHECKPOINTS': (1, None),
     'LEN_WORD': (0, None), 'MIN_NUM_WORDS': (0, None), 'MAX_NUM_WORDS': (0, None),
     'MIN_REPEATS': (1, None), 'MAX_REPEATS': (1, None), 'MAX_REPEATS_NORM': (0.0, None),
-    'TIME_BUCKET': (0, None),
+    'TIME_BUCKET': (0, None), 'INTRA_OP_THREADS': (0, None),
     'HIDDEN_DIM': (0, None), 'NUM_WRITE_HEADS': (0, None), 'NUM_READ_HEADS': (0, None),
     'MEM_HEI': (0, None), 'MEM_WID': (0, None), 'CLIP_VALUE': (0.0, None),
     'NUM_ALLOWED_SHIFTS': (3, 3), 'CLIP_GRAD_NORM': (0.0, None),
