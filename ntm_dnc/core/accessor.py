@@ -91,10 +91,11 @@ class DynamicAccessor(Accessor):
     state DynamicAccessorState. Returns: read vectors `[B, R, W]`, next state."""
     write_if, read_if = self._split_interface(interface_vb)
     usage = self.write_heads._update_usage(state.usage, state.write_weights)
-    usage = self.read_heads._update_usage(read_if, usage, state.read_weights)
+    read_parts = self.read_heads._split(read_if)
+    usage = self.read_heads._update_usage(read_parts, usage, state.read_weights)
     memory_vb, write_weights, usage = self.write_heads(write_if, state.memory, usage)
     link = dynamic.update_link(state.link, state.precedence, write_weights)
     precedence = dynamic.update_precedence(state.precedence, write_weights)
-    read_vec, read_weights = self.read_heads(read_if, memory_vb, link, state.read_weights)
+    read_vec, read_weights = self.read_heads(read_parts, memory_vb, link, state.read_weights)
     return read_vec, DynamicAccessorState(memory_vb, usage, link, precedence,
                                           write_weights, read_weights)

@@ -187,16 +187,16 @@ class DynamicReadHead(Head):
     self._add_map('free_gate', 1, 'sigmoid')
     self._add_map('read_mode', self.num_read_modes, 'softmax')
 
-  def _update_usage(self, interface_vb, usage_vb, prev_weights_vb):
-    """Free what was read at t-1 as the free gates say; `[B, N]`."""
-    free_gate = self._split(interface_vb)['free_gate']
-    return dynamic.usage_after_free(usage_vb, free_gate, prev_weights_vb)
+  def _update_usage(self, parts, usage_vb, prev_weights_vb):
+    """Free what was read at t-1 as the free gates say; `parts` from `_split`.
+    Returns `[B, N]`."""
+    return dynamic.usage_after_free(usage_vb, parts['free_gate'], prev_weights_vb)
 
-  def call(self, interface_vb, memory_vb, link_vb, prev_weights_vb):
-    """Args: interface_vb `[B, interface_size]`; memory_vb `[B, N, W]` (post-write);
+  def call(self, parts, memory_vb, link_vb, prev_weights_vb):
+    """Args: parts: `_split` of this head's interface (split once per step, as the
+    free gates are needed earlier); memory_vb `[B, N, W]` (post-write);
     link_vb `[B, Hw, N, N]` (updated); prev_weights_vb `[B, R, N]`.
     Returns: read vectors `[B, R, W]`, read weights `[B, R, N]`."""
-    parts = self._split(interface_vb)
     content_vb = self._content_focus(parts, memory_vb)
     modes = parts['read_mode']
     forward = dynamic.directional_read_weights(link_vb, prev_weights_vb, forward=True)
