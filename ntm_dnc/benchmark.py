@@ -45,6 +45,10 @@ def _build(flags):
   from ntm_dnc.utils import factory
   args = config.parse(constants, ['benchmark', '--checkpoint_dir=/tmp/ntm_dnc_benchmark'] + flags)
   agent_type, env_type, circuit_type = factory.resolve(args)
+  import numpy as np
+  import tensorflow as tf
+  np.random.seed(args.SEED)  # data stream, as main.py
+  tf.random.set_seed(args.SEED)  # weight initialisation
   logger = logging.getLogger('benchmark')
   logger.addHandler(logging.NullHandler())
   logger.propagate = False
@@ -70,8 +74,6 @@ def speed_worker(name, mode, threads, with_ratios):
   import tensorflow as tf
   if threads:
     tf.config.threading.set_intra_op_parallelism_threads(threads)
-  np.random.seed(1)
-  tf.random.set_seed(1)
   args, agent = _build(SPEED_CONFIGS[name] + COMPILE_MODES[mode] + EXTRA_FLAGS)
   batches = [agent._tensors(agent.env.reset().state1) for _ in range(40)]
   for batch in batches:  # trace every padded length and warm up
@@ -99,9 +101,6 @@ def speed_worker(name, mode, threads, with_ratios):
 def converge(name, flags, max_steps, threshold, eval_every, eval_batches):
   """Train until the eval wrong bits per sequence fall below `threshold`."""
   import numpy as np
-  import tensorflow as tf
-  np.random.seed(1)
-  tf.random.set_seed(1)
   args, agent = _build(flags)
   start, step, exp = time.perf_counter(), 0, agent.env.reset()
   while step < max_steps:
@@ -139,13 +138,16 @@ def main():
   if opts.worker:
     name, mode, threads = opts.worker.split(':')
     if opts.converge:
+      if int(threads):
+        import tensorflow as tf
+        tf.config.threading.set_intra_op_parallelism_threads(int(threads))
       converge(name, CONVERGE_CONFIGS[name] + EXTRA_FLAGS, opts.max_steps, 0.1, 500, 50)
     else:
       speed_worker(name, mode, int(threads), with_ratios=name.startswith('a_') and mode == 'graph')
     return
   if opts.converge:
     names = opts.only.split(',') if opts.only else list(CONVERGE_CONFIGS)
-    jobs = [(name, 'graph', '0') for name in names]
+    jobs = [(name, 'graph', opts.threads.split(',')[0]) for name in names]
   else:
     names = opts.only.split(',') if opts.only else list(SPEED_CONFIGS)
     jobs = [(name, mode, t) for name in names for mode in opts.modes.split(',')
