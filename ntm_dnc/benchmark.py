@@ -52,8 +52,9 @@ def _build(flags):
   logger = logging.getLogger('benchmark')
   logger.addHandler(logging.NullHandler())
   logger.propagate = False
+  run_config = config.as_dict(args, constants.ARCHITECTURE_KEYS)  # main.py can test its checkpoints
   agent = factory.AgentDict[agent_type](args, factory.EnvDict[env_type],
-                                        factory.CircuitDict[circuit_type], logger, {})
+                                        factory.CircuitDict[circuit_type], logger, run_config)
   return args, agent
 
 
