@@ -5,7 +5,11 @@ Every UPPERCASE scalar constant (bool, int, float, str) becomes an absl flag
 constants module maps a name to allowed values: a tuple of strings is a set of
 choices, a `(low, high)` pair of numbers an inclusive range (None: unbounded).
 String constants may reference others as `{NAME}` (e.g. `CHECKPOINT_DIR`); they
-are filled after the flags are applied.
+are filled after the flags are applied. A module may define a function
+`derive_defaults(values)` that fills settings depending on others (e.g. the
+per-experiment defaults of constants left at 0) in the dict of values, after the
+constraints are checked and before the templates are filled; it raises
+`ConfigError` for settings that are valid one by one but not together.
 
 Bad input raises `ConfigError` with a one-line message; `parse_or_exit` prints it
 and exits with status 2, without a traceback.
@@ -93,6 +97,9 @@ def parse(module, argv):
   for name in constants:
     values[name] = flag_values[name.lower()].value
   check_constraints(values, getattr(module, 'CONSTRAINTS', {}))
+  derive = getattr(module, 'derive_defaults', None)
+  if derive is not None:
+    derive(values)
   _fill_templates(values)
   return types.SimpleNamespace(**values)
 

@@ -42,11 +42,12 @@ class Progress:
   def __init__(self, start_step, max_steps):
     self.max_steps = max_steps
     self.last_step, self.last_time = start_step, time.perf_counter()
+    self.rate = 0.0  # steps/s over the last interval
 
   def line(self, step, **values):
     now = time.perf_counter()
     rate = (step - self.last_step) / max(now - self.last_time, 1e-9)
-    self.last_step, self.last_time = step, now
+    self.last_step, self.last_time, self.rate = step, now, rate
     eta = (self.max_steps - step) / rate if rate > 0 else float('inf')
     shown = ' | '.join(f'{k}: {v:.6g}' for k, v in values.items())
     return (f'Step {step}/{self.max_steps} | {shown} | {rate:.2f} steps/s | '

@@ -28,3 +28,42 @@ class TorchRMSprop(tf.Module):
     for grad, var, square_avg in zip(gradients, variables, self.square_avg):
       square_avg.assign(self.alpha * square_avg + (1.0 - self.alpha) * tf.square(grad))
       var.assign_sub(self.lr * grad / (tf.sqrt(square_avg) + self.eps))
+
+
+class TorchAdam(tf.Module):
+  """`torch.optim.Adam(lr, betas, eps)`, no weight decay, no amsgrad.
+
+  m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2;
+  var <- var - lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps).
+  Keras' Adam differs in where epsilon enters (it scales the uncorrected
+  denominator) and defaults to eps 1e-7. `lr` is a variable so a schedule can
+  assign it between steps (saved with the slots and the step count `t`).
+  """
+
+  def __init__(self, variables, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, name='adam'):
+    super().__init__(name=name)
+    self.beta1, self.beta2 = betas
+    self.eps = eps
+    self.lr = tf.Variable(lr, dtype=tf.float32, trainable=False, name='lr')
+    self.iterations = tf.Variable(0, dtype=tf.int64, trainable=False, name='iterations')
+    self.exp_avg = [tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False, name=f'exp_avg_{i}')
+                    for i, v in enumerate(variables)]
+    self.exp_avg_sq = [tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False,
+                                   name=f'exp_avg_sq_{i}') for i, v in enumerate(variables)]
+
+  def apply_gradients(self, gradients, variables):
+    """`gradients` and `variables` in the order given to the constructor; a None
+    gradient leaves its variable and slots untouched, as PyTorch does."""
+    if len(gradients) != len(self.exp_avg):
+      raise ValueError(f'expected {len(self.exp_avg)} gradients, got {len(gradients)}')
+    self.iterations.assign_add(1)
+    t = tf.cast(self.iterations, tf.float32)
+    bias1 = 1.0 - tf.pow(self.beta1, t)
+    bias2 = 1.0 - tf.pow(self.beta2, t)
+    for grad, var, m, v in zip(gradients, variables, self.exp_avg, self.exp_avg_sq):
+      if grad is None:
+        continue
+      m.assign(self.beta1 * m + (1.0 - self.beta1) * grad)
+      v.assign(self.beta2 * v + (1.0 - self.beta2) * tf.square(grad))
+      denom = tf.sqrt(v / bias2) + self.eps
+      var.assign_sub(self.lr * (m / bias1) / denom)

@@ -349,3 +349,191 @@ def line_plot(curves, path, title='', x_label='', y_label='', log_y=False, size=
   if title:
     _put(img, title, left + width // 2, top // 2, TITLE_SCALE, 'center')
   return _write(path, img)
+
+
+# ------------------------------------------------------------ drawing helpers
+# Points are (row, col) in pixel-edge coordinates of an unscaled grid: (0, 0)
+# is the top-left corner of the top-left cell and (H, W) the bottom-right
+# corner of the last one, so a grid upscaled by ``scale`` maps a point p to
+# ``p * scale`` px. OpenCV puts pixel centres at integers, hence the -0.5.
+_SHIFT = 4  # fractional bits for sub-pixel OpenCV drawing
+
+
+def upscale(image, scale):
+  """Nearest-neighbour upscale of ``image`` ([H, W] grey, float in [0, 1] or
+  uint8, or [H, W, 3] BGR uint8) to a BGR uint8 image [H*scale, W*scale, 3]."""
+  scale = int(scale)
+  if scale < 1:
+    raise ValueError('upscale factor must be a positive integer, got %r' % scale)
+  return np.ascontiguousarray(np.repeat(np.repeat(_to_bgr(image), scale, axis=0),
+                                        scale, axis=1))
+
+
+def _cv_points(points, scale):
+  """[N, 2] (row, col) edge coordinates -> [N, 2] int32 fixed-point (x, y)."""
+  p = np.asarray(points, np.float64).reshape(-1, 2)
+  if not np.isfinite(p).all():
+    raise ValueError('points must be finite, got %s' % (p.tolist(),))
+  xy = p[:, ::-1] * scale - 0.5
+  return np.round(xy * (1 << _SHIFT)).astype(np.int32)
+
+
+def draw_polyline(image, points, colour, thickness=2, scale=1, antialias=True):
+  """Draw a polyline through ``points`` [N, 2] ((row, col) pixel-edge
+  coordinates of the grid that ``image`` shows upscaled by ``scale``) onto the
+  BGR ``image`` [H, W, 3] in place; returns ``image``. One point draws nothing."""
+  pts = _cv_points(points, scale)
+  if len(pts) > 1:
+    cv2.polylines(image, [pts], False, colour, thickness,
+                  cv2.LINE_AA if antialias else cv2.LINE_8, _SHIFT)
+  return image
+
+
+def draw_circle(image, point, radius, colour, thickness=-1, scale=1, antialias=True):
+  """Circle of ``radius`` px centred on ``point`` (row, col) in pixel-edge
+  coordinates (see ``draw_polyline``); ``thickness=-1`` fills it. In place."""
+  centre = _cv_points(point, scale)[0]
+  cv2.circle(image, (int(centre[0]), int(centre[1])), int(round(radius * (1 << _SHIFT))),
+             colour, thickness, cv2.LINE_AA if antialias else cv2.LINE_8, _SHIFT)
+  return image
+
+
+def draw_rectangle(image, top_left, bottom_right, colour, thickness=1, scale=1):
+  """Outline of the cells between the edge coordinates ``top_left`` and
+  ``bottom_right`` ((row, col), scaled by ``scale`` and rounded to whole px),
+  drawn just inside that area so that a box flush with the border stays
+  visible. Aliased lines keep the colour exact. In place; returns ``image``."""
+  (r0, c0), (r1, c1) = [[int(round(v * scale)) for v in p] for p in (top_left, bottom_right)]
+  if r1 > r0 and c1 > c0:
+    cv2.rectangle(image, (c0, r0), (c1 - 1, r1 - 1), colour, thickness, cv2.LINE_8)
+  return image
+
+
+# ----------------------------------------------------------- figure assembly
+def text_strip(text, width, scale=LABEL_SCALE):
+  """A white strip ``width`` px wide with ``text`` centred on it (a title)."""
+  _, h = _text_size(text, scale)
+  strip = _canvas(h + 6, width)
+  _put(strip, text, width // 2, (h + 6) / 2, scale, 'center')
+  return strip
+
+
+def hstack(images, gap=GAP):
+  """BGR images side by side, top aligned, ``gap`` px of white between."""
+  return _hcat(images, gap)
+
+
+def vstack(images, gap=6):
+  """BGR images stacked, horizontally centred, ``gap`` px of white between."""
+  return _vcat(images, gap)
+
+
+def tile_grid(tiles, col_titles=None, row_titles=None, gap=PAD // 2):
+  """Equal-sized BGR tiles ``tiles[r][c]`` ([h, w, 3] uint8) in a grid on
+  white, with optional text above each column and right-aligned left of each
+  row (TICK_SCALE). Returns the BGR image; writes nothing."""
+  rows, cols = len(tiles), len(tiles[0])
+  h, w = tiles[0][0].shape[:2]
+  col_titles = [str(t) for t in col_titles] if col_titles is not None else None
+  row_titles = [str(t) for t in row_titles] if row_titles is not None else None
+  label_w = max(_text_size(t, TICK_SCALE)[0] for t in row_titles) + 6 if row_titles else 0
+  col_w = max([w] + [_text_size(t, TICK_SCALE)[0] for t in col_titles or []])
+  head_h = max(_text_size(t, TICK_SCALE)[1] for t in col_titles) + 6 if col_titles else 0
+  img = _canvas(head_h + rows * (h + gap) - gap, label_w + cols * (col_w + gap) - gap)
+  for c in range(cols):
+    x = label_w + c * (col_w + gap)
+    if col_titles:
+      _put(img, col_titles[c], x + col_w // 2, head_h / 2, TICK_SCALE, 'center')
+    for r in range(rows):
+      y = head_h + r * (h + gap)
+      img[y:y + h, x + (col_w - w) // 2:x + (col_w - w) // 2 + w] = tiles[r][c]
+  for r, text in enumerate(row_titles or []):
+    _put(img, text, label_w - 6, head_h + r * (h + gap) + h / 2, TICK_SCALE, 'right')
+  return img
+
+
+def save_png(path, image, border=PAD):
+  """Frame ``image`` with ``border`` px of white, write it as PNG (creating
+  parent directories) and return the framed BGR image."""
+  if border:
+    image = cv2.copyMakeBorder(image, border, border, border, border, cv2.BORDER_CONSTANT,
+                               value=WHITE)
+  return _write(path, image)
+
+
+# ------------------------------------------------------------------ animation
+_GIF_COLOURS = 255   # palette entries for colours; the rest are spares (see below)
+
+
+def _palette_indices(rgb):
+  """[T, H, W, 3] RGB uint8 -> (indices [T, H, W] uint8, palette [n, 3] uint8).
+
+  Exact when there are at most _GIF_COLOURS colours, otherwise a median-cut
+  palette shared by all frames (no dithering), so colours don't flicker."""
+  packed = (rgb[..., 0].astype(np.int32) << 16) | (rgb[..., 1].astype(np.int32) << 8) | rgb[..., 2]
+  colours, inverse = np.unique(packed, return_inverse=True)
+  if len(colours) <= _GIF_COLOURS:
+    palette = np.stack([colours >> 16, (colours >> 8) & 255, colours & 255], -1)
+    return inverse.reshape(packed.shape).astype(np.uint8), palette.astype(np.uint8)
+  from PIL import Image  # pylint: disable=import-outside-toplevel
+  t, h, w = packed.shape
+  montage = Image.fromarray(np.ascontiguousarray(rgb.reshape(t * h, w, 3)))
+  quantised = montage.quantize(colors=240, dither=Image.Dither.NONE)
+  palette = np.array(quantised.getpalette()[:3 * 240], np.uint8).reshape(-1, 3)
+  return np.array(quantised, np.uint8).reshape(t, h, w), palette
+
+
+def animation(frames, path, frame_ms=100, loop=0):
+  """Write the frames as an animated GIF that browsers play.
+
+  frames: list or array of images, all the same size: [H, W, 3] BGR uint8 or
+      [H, W] grey (float in [0, 1] or uint8).
+  frame_ms: display time of each frame in ms (GIF stores 10 ms units;
+      browsers slow delays under 20 ms down to 100 ms).
+  loop: 0 loops forever, n plays n + 1 times, None plays once.
+  With at most 255 distinct colours over all frames the palette is exact,
+  otherwise one shared 240-colour palette is used. Every frame is kept, also
+  one equal to its predecessor (Pillow would merge those). Creates the parent
+  directories and returns ``path``.
+  """
+  from PIL import Image  # pylint: disable=import-outside-toplevel
+  if frames is None or len(frames) == 0:
+    raise ValueError('animation needs at least one frame (%s)' % path)
+  bgr = [_to_bgr(f) for f in frames]
+  for i, f in enumerate(bgr):
+    if f.shape != bgr[0].shape:
+      raise ValueError('animation frame %d has size %dx%d but frame 0 has %dx%d (%s)'
+                       % (i, f.shape[0], f.shape[1], bgr[0].shape[0], bgr[0].shape[1], path))
+  if not frame_ms > 0:
+    raise ValueError('frame_ms must be positive, got %r (%s)' % (frame_ms, path))
+  indices, palette = _palette_indices(np.stack(bgr)[..., ::-1])
+  # Pillow drops a frame equal to the previous one (adding its duration), so
+  # such a frame gets one pixel switched to a spare palette entry of the same
+  # colour: the GIF keeps one frame per input and looks the same.
+  spares = {}  # colour index -> spare index holding the same colour
+  palette = list(map(tuple, palette))
+  for t in range(1, len(indices)):
+    if not np.array_equal(indices[t], indices[t - 1]):
+      continue
+    flat = indices[t].reshape(-1)
+    for regular, spare in spares.items():
+      hits = np.flatnonzero((flat == regular) | (flat == spare))
+      if hits.size:
+        flat[hits[0]] = spare if flat[hits[0]] == regular else regular
+        break
+    else:
+      if len(palette) < 256:  # otherwise Pillow merges it; the timing stays right
+        spares[int(flat[0])] = len(palette)
+        palette.append(palette[flat[0]])
+        flat[0] = spares[int(flat[0])]
+  flat_palette = [c for colour in palette for c in colour]
+  images = []
+  for idx in indices:
+    im = Image.frombytes('P', (idx.shape[1], idx.shape[0]), np.ascontiguousarray(idx).tobytes())
+    im.putpalette(flat_palette)
+    images.append(im)
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  kwargs = {} if loop is None else {'loop': int(loop)}
+  images[0].save(path, format='GIF', save_all=True, append_images=images[1:],
+                 duration=int(round(frame_ms)), optimize=False, disposal=1, **kwargs)
+  return path

@@ -78,6 +78,45 @@ def test_every_subproject_constants_module_parses():
   for name in ('CHECKPOINT_DIR', 'SAVE_VIS_INTERVAL', 'MAX_STEPS', 'SEED', 'MODE'):
     assert hasattr(args, name)
   assert args.CHECKPOINT_DIR == 'checkpoints/daim_17080800'
+  from recurrent_attention import constants as ra_constants
+  args = config.parse(ra_constants, ['prog'])
+  for name in ('CHECKPOINT_DIR', 'SAVE_VIS_INTERVAL', 'MAX_STEPS', 'SEED', 'MODE'):
+    assert hasattr(args, name)
+
+
+@pytest.mark.parametrize('argv, expected', [
+    # The spec's section 5 table, per experiment.
+    (['prog'], dict(IMAGE_SIZE=28, GLIMPSE_SIZE=8, NUM_SCALES=1, NUM_GLIMPSES=7, LR=1e-3,
+                    LR_DECAY=0.95, EPOCHS=100, BATCH_SIZE=128, GAMMA=1.0, BASELINE_INIT=0.1,
+                    STD=0.25, CHECKPOINT_DIR='checkpoints/centered_7glimpses')),
+    (['prog', '--experiment=translated', '--num_glimpses=6'],
+     dict(IMAGE_SIZE=60, GLIMPSE_SIZE=12, NUM_SCALES=3, NUM_GLIMPSES=6, LR=1e-4, LR_DECAY=0.975,
+          EPOCHS=200, CHECKPOINT_DIR='checkpoints/translated_6glimpses')),
+    (['prog', '--experiment=cluttered'], dict(IMAGE_SIZE=60, NUM_GLIMPSES=4, NUM_CLUTTER=4,
+                                              CLUTTER_SIZE=8)),
+    (['prog', '--experiment=catch'], dict(IMAGE_SIZE=24, GLIMPSE_SIZE=6, NUM_SCALES=3,
+                                          NUM_GLIMPSES=23, GAMMA=0.0, BATCH_SIZE=64, LR=1e-4,
+                                          LR_DECAY=0.99, LR_MIN=1e-7, EPOCHS=700)),
+    (['prog', '--experiment=catch', '--gamma=1', '--lr=0.01'], dict(GAMMA=1.0, LR=0.01)),
+])
+def test_recurrent_attention_experiment_defaults(argv, expected):
+  from recurrent_attention import constants as ra_constants
+  args = config.parse(ra_constants, argv)
+  for name, value in expected.items():
+    assert getattr(args, name) == pytest.approx(value) if isinstance(value, float) else \
+        getattr(args, name) == value, name
+
+
+def test_derive_defaults_hook_runs_before_templates():
+  def derive(values):
+    if values['MAX_STEPS'] == 0:
+      values['MAX_STEPS'] = 7
+    if values['LR'] > 0.5:
+      raise config.ConfigError('--lr too large for this MODE')
+  module = make_constants(derive_defaults=derive)
+  assert config.parse(module, ['prog', '--max_steps=0']).CHECKPOINT_DIR == 'checkpoints/run_7'
+  with pytest.raises(config.ConfigError, match='too large'):
+    config.parse(module, ['prog', '--lr=0.9'])
 
 
 def test_help_lists_flags_and_exits_zero(capsys):

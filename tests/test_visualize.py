@@ -154,3 +154,65 @@ def test_line_plot_draws_each_curve_in_its_colour(tmp_path):
     assert len(_find_colour(image, np.array(colour, np.uint8))) > 50
   with pytest.raises(ValueError):
     visualize.line_plot({'bad': ([1, 2], [1])}, str(tmp_path / 'q.png'))
+
+
+# --- animation (GIF via Pillow) and drawing helpers
+
+def _gif_frames(path):
+  from PIL import Image
+  with Image.open(path) as im:
+    frames, durations = [], []
+    for i in range(im.n_frames):
+      im.seek(i)
+      durations.append(im.info.get('duration'))
+      frames.append(np.array(im.convert('RGB')))
+    return im.n_frames, im.size, im.info.get('loop'), durations, frames
+
+
+def test_animation_keeps_every_frame_and_exact_colours(tmp_path):
+  red, white = np.zeros((20, 30, 3), np.uint8), np.full((20, 30, 3), 255, np.uint8)
+  red[..., 2] = 255                                                 # BGR red
+  frames = [red, red, white, white, white, red]                     # repeats in a row
+  path = visualize.animation(frames, str(tmp_path / 'sub' / 'a.gif'))
+  assert path == str(tmp_path / 'sub' / 'a.gif')
+  n, size, loop, durations, decoded = _gif_frames(path)
+  assert n == 6 and size == (30, 20) and loop == 0 and durations == [100] * 6
+  for got, want in zip(decoded, frames):
+    assert (got == want[..., ::-1]).all()                           # RGB, exact palette
+
+
+def test_animation_grey_many_colours_loop_and_timing(tmp_path):
+  grey = [np.linspace(0, 1, 64 * 64).reshape(64, 64) * (t + 1) / 3 for t in range(3)]
+  n, size, loop, durations, decoded = _gif_frames(
+      visualize.animation(np.stack(grey), str(tmp_path / 'g.gif'), frame_ms=50, loop=2))
+  assert n == 3 and size == (64, 64) and loop == 2 and durations == [50] * 3
+  assert np.abs(decoded[2][..., 0].astype(int) - np.round(grey[2] * 255)).max() <= 8
+  rng = np.random.RandomState(0)
+  noise = [(rng.rand(16, 16, 3) * 255).astype(np.uint8) for _ in range(3)]
+  n, _, loop, _, _ = _gif_frames(visualize.animation(noise + noise[-1:], str(tmp_path / 'n.gif'),
+                                                     loop=None))
+  assert n == 4 and loop is None                                    # quantised, played once
+
+
+def test_animation_bad_input(tmp_path):
+  with pytest.raises(ValueError, match='at least one frame'):
+    visualize.animation([], str(tmp_path / 'e.gif'))
+  with pytest.raises(ValueError, match=r'frame 1 has size 8x9 but frame 0 has 8x8'):
+    visualize.animation([np.zeros((8, 8)), np.zeros((8, 9))], str(tmp_path / 'm.gif'))
+  with pytest.raises(ValueError, match='frame_ms'):
+    visualize.animation([np.zeros((8, 8))], str(tmp_path / 'd.gif'), frame_ms=0)
+  assert not os.listdir(tmp_path)
+
+
+def test_upscale_and_edge_coordinates(tmp_path):
+  big = visualize.upscale(np.array([[0.0, 1.0]]), 3)
+  assert big.shape == (3, 6, 3) and (big[:, :3] == 0).all() and (big[:, 3:] == 255).all()
+  canvas = np.zeros((40, 40, 3), np.uint8)
+  # Edge point (2, 2) of a 4x4 grid shown at x10 is the canvas centre (20, 20).
+  visualize.draw_polyline(canvas, [(0, 2), (4, 2)], (0, 255, 0), 2, scale=10)
+  ink = canvas[20, :, 1].astype(float)
+  assert set(np.flatnonzero(ink > 200)) == {19, 20}                 # straddles the edge
+  assert abs((ink * np.arange(40)).sum() / ink.sum() - 19.5) < 0.1  # pixel centres at x.0
+  box = visualize.draw_rectangle(np.zeros((40, 40, 3), np.uint8), (0, 0), (4, 2), (0, 0, 255),
+                                 scale=10)
+  assert (box[:, 0, 2] == 255).all() and (box[:, 19, 2] == 255).all() and box[:, 20].max() == 0

@@ -1,0 +1,45 @@
+"""Smoke test of recurrent_attention/benchmark.py: it prints one JSON line per setting."""
+import json
+import os
+import subprocess
+import sys
+
+BENCHMARK = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                         'recurrent_attention', 'benchmark.py')
+
+
+def test_benchmark_prints_json_lines():
+  done = subprocess.run([sys.executable, BENCHMARK, '--only=centered', '--threads=1', '--jit=0',
+                         '--repeats=1', '--block_steps=2'], capture_output=True, text=True,
+                        timeout=300)
+  assert done.returncode == 0, done.stderr[-2000:]
+  records = [json.loads(line) for line in done.stdout.splitlines() if line.startswith('{')]
+  assert len(records) == 1
+  record = records[0]
+  assert record['experiment'] == 'centered' and record['threads'] == 1
+  assert record['glimpses'] == 6 and record['batch_size'] == 128
+  assert record['train_images_per_sec'] > 0 and record['eval_images_per_sec'] > 0
+  assert record['peak_rss_mb'] > 0
+
+
+def test_benchmark_rejects_unknown_experiment():
+  done = subprocess.run([sys.executable, BENCHMARK, '--only=mnist'], capture_output=True,
+                        text=True, timeout=60)
+  assert done.returncode == 2 and 'unknown experiment' in done.stderr
+
+
+def test_plot_results_draws_accuracy_and_catch_curves(tmp_path):
+  from recurrent_attention import plot_results
+  centered = tmp_path / 'centered.jsonl'
+  records = [dict(epoch=e, step=3 * e, test_accuracy=50.0 + e, test_accuracy_mc=60.0 + e)
+             for e in (1, 2, 3)]
+  records.insert(1, dict(epoch=2, step=5, test_accuracy=1.0, test_accuracy_mc=1.0))  # partial
+  centered.write_text('\n'.join(json.dumps(r) for r in records) + '\n')
+  catch = tmp_path / 'catch'
+  catch.mkdir()
+  (catch / 'results.jsonl').write_text(json.dumps(dict(epoch=1, step=350, catch_rate=9.5)) + '\n')
+  assert plot_results.main([str(centered), str(catch), f'--out_dir={tmp_path}']) == 0
+  assert (tmp_path / 'ra_accuracy.png').stat().st_size > 0
+  assert (tmp_path / 'ra_catch.png').stat().st_size > 0
+  loaded = plot_results.load(str(centered))
+  assert [r['test_accuracy'] for r in loaded] == [51.0, 52.0, 53.0]  # the later epoch 2 wins
