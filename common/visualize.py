@@ -411,8 +411,10 @@ def draw_rectangle(image, top_left, bottom_right, colour, thickness=1, scale=1):
 
 # ----------------------------------------------------------- figure assembly
 def text_strip(text, width, scale=LABEL_SCALE):
-  """A white strip ``width`` px wide with ``text`` centred on it (a title)."""
-  _, h = _text_size(text, scale)
+  """A white strip ``width`` px wide (wider if the text needs it) with ``text``
+  centred on it (a title)."""
+  w, h = _text_size(text, scale)
+  width = max(width, w + 4)
   strip = _canvas(h + 6, width)
   _put(strip, text, width // 2, (h + 6) / 2, scale, 'center')
   return strip
