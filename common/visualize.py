@@ -292,11 +292,13 @@ def image_grid(images, path, titles=None, ncols=None, scale=None):
 _LINE_COLOURS = [(180, 119, 31), (14, 127, 255), (44, 160, 44), (40, 39, 214), (189, 103, 148)]
 
 
-def line_plot(curves, path, title='', x_label='', y_label='', log_y=False, size=(640, 400)):
+def line_plot(curves, path, title='', x_label='', y_label='', log_y=False, size=(640, 400),
+              legend='upper left'):
   """Curves on shared axes with ticks and a legend (for learning curves).
 
   curves: dict `label -> (x, y)`, each a 1-D sequence of equal length.
   log_y: plot log10(y); non-positive values are clipped to the smallest positive.
+  legend: 'upper left' or 'lower right' (for curves that rise), inside the axes.
   size: `(width, height)` of the plot area in px.
   Writes the PNG and returns the BGR uint8 image.
   """
@@ -332,13 +334,19 @@ def line_plot(curves, path, title='', x_label='', y_label='', log_y=False, size=
     _put(img, fmt(xv), px, top + height + 14, TICK_SCALE, 'center')
     cv2.line(img, (left - TICK_LEN, py), (left, py), BLACK, 1)
     _put(img, fmt(10 ** yv) if log_y else fmt(yv), left - TICK_LEN - 3, py, TICK_SCALE, 'right')
+  if legend not in ('upper left', 'lower right'):
+    raise ValueError(f"legend must be 'upper left' or 'lower right', got {legend!r}")
+  legend_w = max(_text_size(label, TICK_SCALE)[0] for label in data) + 42
+  legend_x = left + 12 if legend == 'upper left' else left + width - legend_w - 12
+  legend_y = top + 14 if legend == 'upper left' else top + height - 14 - 18 * (len(data) - 1)
   for index, (label, (x, y)) in enumerate(data.items()):
     colour = _LINE_COLOURS[index % len(_LINE_COLOURS)]
     points = np.array([to_px(a, b) for a, b in zip(x, y) if np.isfinite(b)], np.int32)
     if len(points):
       cv2.polylines(img, [points], False, colour, 2, cv2.LINE_AA)
-    cv2.line(img, (left + 12, top + 14 + 18 * index), (left + 36, top + 14 + 18 * index), colour, 2)
-    _put(img, label, left + 42, top + 14 + 18 * index, TICK_SCALE)
+    row = legend_y + 18 * index
+    cv2.line(img, (legend_x, row), (legend_x + 24, row), colour, 2)
+    _put(img, label, legend_x + 30, row, TICK_SCALE)
   _put(img, x_label, left + width // 2, top + height + 36, LABEL_SCALE, 'center')
   if y_label:
     lab = _vertical_text(y_label + (' (log scale)' if log_y else ''), LABEL_SCALE)

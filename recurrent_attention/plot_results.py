@@ -58,11 +58,12 @@ def main(argv=None):
   if accuracy:
     written.append(os.path.join(opts.out_dir, 'ra_accuracy.png'))
     visualize.line_plot(accuracy, written[-1], title='RAM test accuracy after each epoch',
-                        x_label='epoch', y_label='test accuracy (%)')
+                        x_label='epoch', y_label='test accuracy (%)', legend='lower right')
   if catch_rate:
     written.append(os.path.join(opts.out_dir, 'ra_catch.png'))
     visualize.line_plot(catch_rate, written[-1], title='RAM on Catch: training catch rate',
-                        x_label='epoch (350 batches of 64 games)', y_label='balls caught (%)')
+                        x_label='epoch (350 batches of 64 games)', y_label='balls caught (%)',
+                        legend='lower right')
   for path in written:
     print(f'wrote {os.path.normpath(path)}')
   return 0

@@ -216,3 +216,12 @@ def test_upscale_and_edge_coordinates(tmp_path):
   box = visualize.draw_rectangle(np.zeros((40, 40, 3), np.uint8), (0, 0), (4, 2), (0, 0, 255),
                                  scale=10)
   assert (box[:, 0, 2] == 255).all() and (box[:, 19, 2] == 255).all() and box[:, 20].max() == 0
+
+
+def test_line_plot_legend_positions(tmp_path):
+  curves = {'rising': ([0, 1, 2], [0.0, 5.0, 10.0])}
+  upper = visualize.line_plot(curves, str(tmp_path / 'a.png'))
+  lower = visualize.line_plot(curves, str(tmp_path / 'b.png'), legend='lower right')
+  assert upper.shape == lower.shape and not np.array_equal(upper, lower)
+  with pytest.raises(ValueError, match='legend'):
+    visualize.line_plot(curves, str(tmp_path / 'c.png'), legend='middle')
