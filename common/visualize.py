@@ -292,6 +292,26 @@ def image_grid(images, path, titles=None, ncols=None, scale=None):
 _LINE_COLOURS = [(180, 119, 31), (14, 127, 255), (44, 160, 44), (40, 39, 214), (189, 103, 148)]
 
 
+def nice_ticks(low, high, max_ticks=7, integer=False):
+  """Axis limits widened to round numbers and the ticks between them.
+
+  The tick step is 1, 2 or 5 times a power of ten (at least 1 if `integer`),
+  the smallest giving at most `max_ticks` ticks. Returns `(low, high, ticks)`.
+  """
+  low, high = float(low), float(high)
+  if not high > low:
+    low, high = low - 0.5, high + 0.5
+  raw = (high - low) / (max_ticks - 1)
+  magnitude = 10.0 ** np.floor(np.log10(raw))
+  step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw * (1 - 1e-9))
+  if integer:
+    step = max(1.0, np.ceil(step))
+  first, last = np.floor(low / step + 1e-9) * step, np.ceil(high / step - 1e-9) * step
+  ticks = first + step * np.arange(int(round((last - first) / step)) + 1)
+  ticks = [float(t) for t in np.round(ticks, 10)]
+  return ticks[0], ticks[-1], ticks
+
+
 def line_plot(curves, path, title='', x_label='', y_label='', log_y=False, size=(640, 400),
               legend='upper left'):
   """Curves on shared axes with ticks and a legend (for learning curves).
@@ -317,8 +337,8 @@ def line_plot(curves, path, title='', x_label='', y_label='', log_y=False, size=
             for k, (x, y) in data.items()}
   xs = np.concatenate([x for x, _ in data.values()])
   ys = np.concatenate([y[np.isfinite(y)] for _, y in data.values()])
-  x0, x1 = xs.min(), xs.max() if xs.max() > xs.min() else xs.min() + 1
-  y0, y1 = ys.min(), ys.max() if ys.max() > ys.min() else ys.min() + 1
+  x0, x1, x_ticks = nice_ticks(xs.min(), xs.max())
+  y0, y1, y_ticks = nice_ticks(ys.min(), ys.max(), integer=log_y)
   width, height = size
   left, top, right, bottom = 70, 40 if title else 15, 40, 50
   fmt = lambda v: f'{v:,.0f}' if abs(v) >= 1000 else _fmt(v)
@@ -326,12 +346,12 @@ def line_plot(curves, path, title='', x_label='', y_label='', log_y=False, size=
   to_px = lambda x, y: (int(left + (x - x0) / (x1 - x0) * width),
                         int(top + height - (y - y0) / (y1 - y0) * height))
   cv2.rectangle(img, (left, top), (left + width, top + height), BLACK, 1)
-  for frac in np.linspace(0, 1, 5):
-    xv, yv = x0 + frac * (x1 - x0), y0 + frac * (y1 - y0)
+  for xv in x_ticks:
     px, _ = to_px(xv, y0)
-    _, py = to_px(x0, yv)
     cv2.line(img, (px, top + height), (px, top + height + TICK_LEN), BLACK, 1)
     _put(img, fmt(xv), px, top + height + 14, TICK_SCALE, 'center')
+  for yv in y_ticks:
+    _, py = to_px(x0, yv)
     cv2.line(img, (left - TICK_LEN, py), (left, py), BLACK, 1)
     _put(img, fmt(10 ** yv) if log_y else fmt(yv), left - TICK_LEN - 3, py, TICK_SCALE, 'right')
   if legend not in ('upper left', 'lower right'):

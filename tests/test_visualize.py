@@ -225,3 +225,15 @@ def test_line_plot_legend_positions(tmp_path):
   assert upper.shape == lower.shape and not np.array_equal(upper, lower)
   with pytest.raises(ValueError, match='legend'):
     visualize.line_plot(curves, str(tmp_path / 'c.png'), legend='middle')
+
+
+@pytest.mark.parametrize('low, high, integer, expected', [
+    (1, 200, False, (0.0, 200.0, [0.0, 50.0, 100.0, 150.0, 200.0])),
+    (13.8, 99.4, False, (0.0, 100.0, [0.0, 20.0, 40.0, 60.0, 80.0, 100.0])),
+    (-1.7, 1.4, True, (-2.0, 2.0, [-2.0, -1.0, 0.0, 1.0, 2.0])),
+    (5.0, 5.0, False, (4.4, 5.6, [4.4, 4.6, 4.8, 5.0, 5.2, 5.4, 5.6])),
+])
+def test_nice_ticks_are_round_and_cover_the_data(low, high, integer, expected):
+  first, last, ticks = visualize.nice_ticks(low, high, integer=integer)
+  assert (first, last, ticks) == expected
+  assert first <= low and last >= high and len(ticks) <= 7
