@@ -117,11 +117,11 @@ def converge(name, flags, max_steps, threshold, eval_every, eval_batches):
       loss, errors = float(np.mean(losses)), float(np.mean(bits))
       if np.isfinite(loss):  # keep the last finite model (and RNG state) for inspection
         agent.keeper.save(step)
-      print(json.dumps({'config': name, 'step': step, 'eval_loss': loss, 'bit_errors': errors,
+      print(json.dumps({'config': name, 'seed': args.SEED, 'step': step, 'eval_loss': loss, 'bit_errors': errors,
                         'wall_s': round(time.perf_counter() - start, 1)}), flush=True)
       if errors < threshold or not np.isfinite(loss):
         break
-  print(json.dumps({'config': name, 'converged': errors < threshold, 'steps': step,
+  print(json.dumps({'config': name, 'seed': args.SEED, 'converged': errors < threshold, 'steps': step,
                     'wall_s': round(time.perf_counter() - start, 1), 'eval_loss': loss,
                     'bit_errors': errors, 'final': True}), flush=True)
 

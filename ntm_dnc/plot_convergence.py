@@ -20,7 +20,9 @@ def main(paths, out=os.path.join(os.path.dirname(__file__), '..', 'figures',
           continue  # TensorFlow's own log lines
         record = json.loads(line)
         if 'step' in record and 'bit_errors' in record and not record.get('final'):
-          steps, errors = curves.setdefault(record['config'], ([], []))
+          # Records before seeds were logged come from the default seed, 1.
+          label = f"{record['config']} (seed {record.get('seed', 1)})"
+          steps, errors = curves.setdefault(label, ([], []))
           steps.append(record['step'])
           errors.append(record['bit_errors'])
   if not curves:
@@ -28,6 +30,7 @@ def main(paths, out=os.path.join(os.path.dirname(__file__), '..', 'figures',
   visualize.line_plot(curves, out, title='eval wrong bits per sequence (50 batches)',
                       x_label='training step', y_label='wrong bits / sequence', log_y=True)
   print(f'wrote {os.path.normpath(out)}')
+  return list(curves)
 
 
 if __name__ == '__main__':

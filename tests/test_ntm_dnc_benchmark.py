@@ -28,3 +28,18 @@ def test_converge_reports_progress_and_final_line(capsys, tmp_path):
   records = _records(capsys)
   assert [r['step'] for r in records if not r.get('final')] == [1, 2]
   assert records[-1]['final'] and records[-1]['steps'] == 2 and not records[-1]['converged']
+  assert all(r['seed'] == 1 for r in records)
+
+
+def test_plot_convergence_draws_one_curve_per_config_and_seed(tmp_path):
+  from ntm_dnc import plot_convergence
+  log = tmp_path / 'converge.jsonl'
+  rows = [{'config': 'ntm_copy', 'step': s, 'eval_loss': 0.01, 'bit_errors': 10.0 / s}
+          for s in (500, 1000)]  # an old log without seeds: seed 1
+  rows += [{'config': 'ntm_copy', 'seed': 2, 'step': s, 'eval_loss': 0.01, 'bit_errors': 1.0}
+           for s in (500, 1000)]
+  rows.append({'config': 'ntm_copy', 'seed': 2, 'converged': False, 'steps': 1000, 'final': True})
+  log.write_text('\n'.join(json.dumps(r) for r in rows) + '\nTensorFlow noise\n')
+  out = tmp_path / 'curves.png'
+  labels = plot_convergence.main([str(log)], out=str(out))
+  assert out.exists() and labels == ['ntm_copy (seed 1)', 'ntm_copy (seed 2)']
