@@ -128,3 +128,18 @@ def as_dict(config, keys=None):
   items = vars(config).items()
   return {name: value for name, value in items
           if (keys is None or name in keys) and isinstance(value, (bool, int, float, str))}
+
+
+def set_intra_op_threads(threads):
+  """Limits TensorFlow's intra-op thread pool (0 keeps TF's default).
+
+  Must run before TF executes its first op; in a process where TF has already
+  started (e.g. `main()` called twice, as the tests do), the first setting stays.
+  """
+  if not threads:
+    return
+  import tensorflow as tf  # here, so that parsing flags never imports TensorFlow
+  try:
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+  except RuntimeError:  # TF already initialised
+    pass

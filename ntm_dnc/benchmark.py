@@ -71,10 +71,9 @@ def _time_steps(step_fn, batches, repeats):
 
 
 def speed_worker(name, mode, threads, with_ratios):
-  import numpy as np
   import tensorflow as tf
-  if threads:
-    tf.config.threading.set_intra_op_parallelism_threads(threads)
+  from common import config
+  config.set_intra_op_threads(threads)
   args, agent = _build(SPEED_CONFIGS[name] + COMPILE_MODES[mode] + EXTRA_FLAGS)
   batches = [agent._tensors(agent.env.reset().state1) for _ in range(40)]
   for batch in batches:  # trace every padded length and warm up
@@ -139,9 +138,8 @@ def main():
   if opts.worker:
     name, mode, threads = opts.worker.split(':')
     if opts.converge:
-      if int(threads):
-        import tensorflow as tf
-        tf.config.threading.set_intra_op_parallelism_threads(int(threads))
+      from common import config
+      config.set_intra_op_threads(int(threads))
       converge(name, CONVERGE_CONFIGS[name] + EXTRA_FLAGS, opts.max_steps, 0.1, 500, 50)
     else:
       speed_worker(name, mode, int(threads), with_ratios=name.startswith('a_') and mode == 'graph')

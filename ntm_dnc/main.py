@@ -21,11 +21,7 @@ def main(argv):
   from ntm_dnc.core.agent import TrainingDivergedError
   from ntm_dnc.utils import factory
 
-  if args.INTRA_OP_THREADS:
-    try:
-      tf.config.threading.set_intra_op_parallelism_threads(args.INTRA_OP_THREADS)
-    except RuntimeError:  # TF already initialised: main() called twice in one process
-      pass
+  config.set_intra_op_threads(args.INTRA_OP_THREADS)
   try:
     agent_type, env_type, circuit_type = factory.resolve(args)
     ensure_writable_dir(args.CHECKPOINT_DIR)

@@ -42,14 +42,12 @@ def worker(name, threads, jit, repeats, block_steps, mnist_dir):
   os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
   os.environ.setdefault('TF_ENABLE_ONEDNN_OPTS', '0')
   import logging
-  import numpy as np
   import tensorflow as tf
   from common import config
   from common.data import canvases
   from recurrent_attention import agent, constants
 
-  if threads:
-    tf.config.threading.set_intra_op_parallelism_threads(threads)
+  config.set_intra_op_threads(threads)
   directory = tempfile.mkdtemp(prefix='ra_bench_')
   flags = ['benchmark', *EXPERIMENTS[name], f'--checkpoint_dir={directory}',
            f'--jit_compile={str(jit).lower()}', f'--intra_op_threads={threads}']

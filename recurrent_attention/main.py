@@ -20,11 +20,7 @@ def main(argv):
   from common.logs import setup_logger
   from recurrent_attention import agent
 
-  if args.INTRA_OP_THREADS:
-    try:
-      tf.config.threading.set_intra_op_parallelism_threads(args.INTRA_OP_THREADS)
-    except RuntimeError:  # TF already initialised: main() called twice in one process
-      pass
+  config.set_intra_op_threads(args.INTRA_OP_THREADS)
   try:
     ensure_writable_dir(args.CHECKPOINT_DIR)
     logger = setup_logger(os.path.join(args.CHECKPOINT_DIR, 'log.txt'))

@@ -125,3 +125,12 @@ def test_help_lists_flags_and_exits_zero(capsys):
   assert exit_info.value.code == 0
   out = capsys.readouterr().out
   assert '--max_steps=100' in out and "allowed: ('train', 'test')" in out
+
+
+def test_set_intra_op_threads_is_safe_after_tensorflow_started():
+  import tensorflow as tf
+  tf.constant(1.0) + 1.0  # TF has started: the thread count can no longer change
+  before = tf.config.threading.get_intra_op_parallelism_threads()
+  config.set_intra_op_threads(0)  # 0 keeps TF's setting
+  config.set_intra_op_threads(before + 3)  # too late: ignored, no error
+  assert tf.config.threading.get_intra_op_parallelism_threads() == before

@@ -2,12 +2,11 @@
 checkpoints and visualisation folders, runs resume, test mode evaluates, bad
 input ends with a one-line error."""
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
+from process_testing import interrupt_when_training
 
 from ntm_dnc import main as ntm_main
 
@@ -124,20 +123,9 @@ def test_unwritable_checkpoint_dir_is_an_error(tmp_path):
 
 
 def test_sigint_saves_and_exits_cleanly(tmp_path):
-  process = subprocess.Popen(
+  returncode, output = interrupt_when_training(
       [sys.executable, MAIN, *TINY_NTM, '--max_steps=100000', '--save_vis_interval=0',
-       '--eval_freq=100000', f'--checkpoint_dir={tmp_path}'],
-      cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-  deadline = time.time() + 120
-  output = ''
-  while time.time() < deadline:  # wait until training steps are running
-    line = process.stdout.readline()
-    output += line
-    if 'Step 4/' in line:
-      break
-  process.send_signal(signal.SIGINT)
-  rest, _ = process.communicate(timeout=60)
-  output += rest
-  assert process.returncode == 0, output
+       '--eval_freq=100000', f'--checkpoint_dir={tmp_path}'], cwd=tmp_path)
+  assert returncode == 0, output
   assert 'Interrupted at step' in output and 'Traceback' not in output
   assert any(name.endswith('.index') for name in os.listdir(tmp_path))

@@ -3,13 +3,12 @@ four experiments trains, writes a checkpoint, visualisations and per-epoch
 results; runs resume; test mode evaluates; bad input ends with a one-line error."""
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
 from PIL import Image
+from process_testing import interrupt_when_training
 
 from recurrent_attention import main as ra_main
 
@@ -162,21 +161,10 @@ def test_unwritable_checkpoint_dir_is_a_clear_error(tmp_path):
 
 
 def test_sigint_saves_and_exits_cleanly(tmp_path):
-  process = subprocess.Popen(
+  returncode, output = interrupt_when_training(
       [sys.executable, MAIN, *TINY, '--max_steps=100000', '--save_vis_interval=0',
-       f'--checkpoint_dir={tmp_path}'],
-      cwd=os.path.dirname(MAIN), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-  deadline = time.time() + 120
-  output = ''
-  while time.time() < deadline:  # wait until training steps are running
-    line = process.stdout.readline()
-    output += line
-    if 'Step 4/' in line or not line:
-      break
-  process.send_signal(signal.SIGINT)
-  rest, _ = process.communicate(timeout=60)
-  output += rest
-  assert process.returncode == 0, output
+       f'--checkpoint_dir={tmp_path}'], cwd=os.path.dirname(MAIN))
+  assert returncode == 0, output
   assert 'Interrupted at step' in output and 'Traceback' not in output
   step = int(output.split('Interrupted at step ')[1].split(';')[0])
   assert os.path.exists(os.path.join(tmp_path, f'ckpt-{step}.index'))

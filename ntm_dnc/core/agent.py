@@ -68,7 +68,7 @@ class Agent:
       self._log_architecture()
 
   def _log_architecture(self):
-    self.logger.warning(f'<-----------------------------======> Circuit:    {{Controller, Accessor}}')
+    self.logger.warning('<-----------------------------======> Circuit:    {Controller, Accessor}')
     for layer in _sublayers(self.circuit):
       shapes = ', '.join(f'{v.name} {list(v.shape)}' for v in layer.trainable_weights)
       self.logger.warning(f'  {layer.name}: {shapes}')
