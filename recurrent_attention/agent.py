@@ -20,7 +20,7 @@ from common.data import canvases
 from common.data.mnist import load_mnist
 from common.logs import Progress, Summaries, format_duration
 from common.optim import TorchAdam
-from recurrent_attention import ram, ram_catch
+from recurrent_attention import catch, ram, ram_catch
 from recurrent_attention import visualize as ra_visualize
 from common import visualize
 
@@ -349,8 +349,13 @@ class CatchAgent(Agent):
     return losses
 
   def _play_step(self):
+    """One batch of games: (catches, `[3]` action counts, glimpses at the board's edge)."""
     episode = self.model.play(self.rng, self.args.BATCH_SIZE)
-    return tf.reduce_sum(episode.rewards)
+    actions = tf.math.bincount(episode.actions, minlength=3, maxlength=3, dtype=tf.float32)
+    # A glimpse centre this close to +-1 (tanh saturated) is pinned to an edge of the board.
+    pinned = tf.reduce_sum(tf.cast(tf.reduce_max(tf.abs(episode.locations), -1) > 0.95,
+                                   tf.float32))
+    return tf.reduce_sum(episode.rewards), actions, pinned
 
   def fit_model(self):
     a, log = self.args, self.logger
@@ -412,14 +417,30 @@ class CatchAgent(Agent):
     a, log = self.args, self.logger
     step = self._restored_for_test()
     batches = max(1, a.NUM_TEST // a.BATCH_SIZE) if a.NUM_TEST else 20
-    caught = sum(float(self.play_step()) for _ in range(batches))
-    rate = 100.0 * caught / (batches * a.BATCH_SIZE)
-    log.warning(f'Catch rate {rate:.2f}% over {batches * a.BATCH_SIZE} games (stochastic policy)')
+    caught, actions, pinned = 0.0, np.zeros(3), 0.0
+    for _ in range(batches):
+      batch_caught, batch_actions, batch_pinned = self.play_step()
+      caught += float(batch_caught)
+      actions += batch_actions.numpy()
+      pinned += float(batch_pinned)
+    games = batches * a.BATCH_SIZE
+    rate = 100.0 * caught / games
+    log.warning(f'Catch rate {rate:.2f}% over {games} games (stochastic policy)')
+    moves = 100.0 * actions / actions.sum()
+    edge = 100.0 * pinned / (games * self.model.episode_length)
+    log.warning(f'Policy: moves left {moves[0]:.1f}% / stay {moves[1]:.1f}% / right '
+                f'{moves[2]:.1f}%; {edge:.1f}% of glimpses pinned to the board edge (|l| > 0.95)')
+    # Reference policies that ignore the board, on fresh games of the same number.
+    reference_rng = tf.random.Generator.from_seed(a.SEED + 1)
+    references = {policy: 100.0 * float(catch.fixed_policy_catch_rate(
+        reference_rng, policy, games, a.IMAGE_SIZE)) for policy in catch.FIXED_POLICIES}
+    log.warning('Reference catch rates: ' + ', '.join(
+        f'{policy} {value:.2f}%' for policy, value in references.items()))
     out_dir = visualize.step_dir(a.CHECKPOINT_DIR, step, prefix='test_')
     if a.VISUALIZE:
       self.visualize(out_dir)
       log.warning(f'Visualisations: {out_dir}')
-    return dict(catch_rate=rate)
+    return dict(catch_rate=rate, moves=moves.tolist(), pinned_glimpses=edge, references=references)
 
   def visualize(self, directory):
     """An animation and a gaze-track image of NUM_VIS episodes."""

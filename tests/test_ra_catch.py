@@ -231,3 +231,14 @@ def test_argument_validation():
     catch.step(state, [0, 3])
   with pytest.raises(ValueError, match='actions'):
     catch.step(state, [-1, 0])
+
+
+def test_fixed_policy_catch_rates():
+  rng = tf.random.Generator.from_seed(0)
+  rates = {p: float(catch.fixed_policy_catch_rate(rng, p, 4000, 24)) for p in catch.FIXED_POLICIES}
+  # Chance is about 2 paddle cells in 24 columns; always-left beats it (edge columns are
+  # drawn for balls that left the board), which is the local optimum a policy can fall into.
+  assert 0.06 < rates['random'] < 0.11 and 0.06 < rates['stay'] < 0.11
+  assert rates['left'] > rates['random'] - 0.005
+  with pytest.raises(ValueError, match='unknown policy'):
+    catch.fixed_policy_catch_rate(rng, 'up', 8, 24)

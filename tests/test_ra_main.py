@@ -111,7 +111,10 @@ def test_catch_trains_animates_resumes_and_tests(tmp_path):
   assert run_main(*TINY_CATCH, '--max_steps=5', f'--checkpoint_dir={directory}') == 0
   assert 'Resumed from step 4' in read_log(directory)
   assert run_main(*TINY_CATCH, '--mode=test', f'--checkpoint_dir={directory}') == 0
-  assert 'Catch rate' in read_log(directory)
+  log = read_log(directory)
+  assert 'Catch rate' in log and 'Policy: moves left' in log and 'pinned to the board edge' in log
+  assert all(f'{policy} ' in log.split('Reference catch rates: ')[1]
+             for policy in ('random', 'left', 'stay', 'right'))
   assert len(os.listdir(os.path.join(directory, 'test_00000005'))) == 4
 
 
