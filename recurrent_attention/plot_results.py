@@ -27,8 +27,9 @@ def load(path):
       records = [json.loads(line) for line in handle if line.startswith('{')]
   except (OSError, ValueError) as error:
     sys.exit(f'error: cannot read results from {path!r}: {error}')
-  # A resumed run logs a partial epoch and later the same epoch completed: keep the last.
-  by_epoch = {r['epoch']: r for r in records}
+  # An interrupted run logs a partial epoch (complete_epoch false); resumed, it logs the
+  # same epoch again, completed. Plot complete epochs only.
+  by_epoch = {r['epoch']: r for r in records if r.get('complete_epoch', True)}
   return [by_epoch[e] for e in sorted(by_epoch)]
 
 

@@ -11,12 +11,13 @@ import hashlib
 import http.server
 import os
 import socket
-import struct
 import threading
 
 import numpy as np
 import pytest
 from mnist import MNIST
+
+from mnist_testing import idx_images_bytes, idx_labels_bytes
 
 from common.data import mnist as mnist_mod
 from common.data.mnist import (
@@ -32,19 +33,6 @@ TRAIN_N, TEST_N = 5, 3
 
 # --------------------------------------------------------------------------
 # Helpers.
-
-
-def idx_images_bytes(images):
-  """Raw IDX3 bytes for uint8 images [N, rows, cols]."""
-  images = np.asarray(images, dtype=np.uint8)
-  n, rows, cols = images.shape
-  return struct.pack(">IIII", 2051, n, rows, cols) + images.tobytes()
-
-
-def idx_labels_bytes(labels):
-  """Raw IDX1 bytes for labels [N]."""
-  labels = np.asarray(labels, dtype=np.uint8)
-  return struct.pack(">II", 2049, labels.shape[0]) + labels.tobytes()
 
 
 def make_arrays(seed=0):

@@ -43,3 +43,12 @@ def test_plot_results_draws_accuracy_and_catch_curves(tmp_path):
   assert (tmp_path / 'ra_catch.png').stat().st_size > 0
   loaded = plot_results.load(str(centered))
   assert [r['test_accuracy'] for r in loaded] == [51.0, 52.0, 53.0]  # the later epoch 2 wins
+
+
+def test_plot_results_drops_a_trailing_partial_epoch(tmp_path):
+  from recurrent_attention import plot_results
+  run = tmp_path / 'run.jsonl'
+  rows = [dict(epoch=1, step=350, complete_epoch=True, catch_rate=9.0),
+          dict(epoch=2, step=400, complete_epoch=False, catch_rate=2.0)]  # interrupted
+  run.write_text('\n'.join(json.dumps(r) for r in rows) + '\n')
+  assert [r['epoch'] for r in plot_results.load(str(run))] == [1]
