@@ -343,7 +343,8 @@ class CatchAgent(Agent):
   def _train_step(self):
     with tf.GradientTape() as tape:
       episode = self.model.play(self.rng, self.args.BATCH_SIZE)
-      losses = self.model.losses(episode, self.args.GAMMA, self.args.LAST_LOCATION_LOGPI)
+      losses = self.model.losses(episode, self.args.GAMMA, self.args.LAST_LOCATION_LOGPI,
+                                 entropy_cost=self.args.ENTROPY_COST)
     grads = tape.gradient(losses.total, self.variables)
     self.optimizer.apply_gradients(grads, self.variables)
     return losses

@@ -61,6 +61,7 @@ FIXED_TEST_SET = False          # translated/cluttered test canvases re-drawn ev
 
 # Beyond the original (off by default; see README): what closes the gap to the paper.
 BASELINE = 'scalar'             # 'scalar' (original) or 'network': b_t = Linear(stop_grad(h_t))
+ENTROPY_COST = 0.0              # Catch: subtract this x the action policy's entropy from the loss
 
 # Compilation and threads.
 JIT_COMPILE = 'auto'            # XLA for the compiled steps: 'true', 'false' or 'auto', the
@@ -82,7 +83,7 @@ CONSTRAINTS = {
     'BASELINE_INIT': (-1.0, None), 'BATCH_SIZE': (0, None), 'LR': (0.0, None),
     'LR_DECAY': (0.0, 1.0), 'LR_MIN': (-1.0, None), 'EPOCHS': (0, None),
     'EPISODES_PER_EPOCH': (1, None), 'EVAL_MC_SAMPLES': (0, 1000), 'NUM_TRAIN': (0, 60000),
-    'NUM_TEST': (0, 10000), 'INTRA_OP_THREADS': (0, None),
+    'NUM_TEST': (0, 10000), 'INTRA_OP_THREADS': (0, None), 'ENTROPY_COST': (0.0, None),
 }
 
 # Per-experiment defaults (spec section 5), used where a constant above is 0 / -1.
@@ -142,5 +143,8 @@ def derive_defaults(values):
   if experiment == 'centered' and side != 28:
     raise ConfigError(f'--image_size={side}: centered MNIST is 28x28; use --experiment='
                       'translated for larger canvases')
+  if values['ENTROPY_COST'] and experiment != 'catch':
+    raise ConfigError(f'--entropy_cost={values["ENTROPY_COST"]} applies to Catch\'s action '
+                      f'policy only; --experiment={experiment} has none (leave it at 0)')
   if values['NUM_GLIMPSES'] < 1:
     raise ConfigError(f'--num_glimpses={values["NUM_GLIMPSES"]} must be >= 1')

@@ -2,15 +2,23 @@
 
   python plot_results.py ../figures/ra_centered_6.jsonl ../figures/ra_translated_4.jsonl ...
   python plot_results.py checkpoints/centered_6glimpses   # a run directory works too
+  python plot_results.py ../figures/ra_*.jsonl ../figures/original_*.log  # with the original's runs
 
 Classification runs go into `ra_accuracy.png` (test accuracy per epoch, one
 stochastic pass, and the M-sample Monte-Carlo average where the run logged it);
 Catch runs into `ra_catch.png` (training catch rate per 350-batch epoch).
 A curve is named after its file (or directory).
+
+A `.log` file is the standard output of one of the original's scripts
+(`RAM_cluttered.py`, `RAM_catch.py`, ...): per epoch it prints
+`====> Epoch: N Average loss: a .. l .. b .. Reward: R` once for training and,
+for classification, once more for the test pass (Catch adds `baseline: ..`).
+Text before `====>` on a line (a timestamp, say) is ignored.
 """
 import argparse
 import json
 import os
+import re
 import sys
 
 from common import visualize
@@ -18,8 +26,41 @@ from common import visualize
 FIGURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'figures')
 
 
+ORIGINAL_LINE = re.compile(r'====> Epoch: (\d+) Average loss: a (\S+) l (\S+) b (\S+) '
+                           r'Reward: ([0-9.]+)(?: baseline: (\S+))?')
+
+
+def load_original_log(path):
+  """Per-epoch records, in this port's keys, from the original's printed log.
+
+  Classification epochs print a training line then a test line; an epoch whose
+  test line is missing (the run was stopped) is dropped. Catch prints one line.
+  """
+  try:
+    with open(path) as handle:
+      matches = [m for m in map(ORIGINAL_LINE.search, handle) if m]
+  except OSError as error:
+    sys.exit(f'error: cannot read the original\'s log {path!r}: {error}')
+  lines = {}
+  for match in matches:
+    lines.setdefault(int(match.group(1)), []).append(match)
+  records = []
+  for epoch in sorted(lines):
+    first = lines[epoch][0]
+    if first.group(6) is not None:  # Catch: "... Reward: R baseline: b"
+      records.append(dict(epoch=epoch, catch_rate=float(first.group(5)),
+                          baseline=float(first.group(6))))
+    elif len(lines[epoch]) >= 2:
+      records.append(dict(epoch=epoch, train_accuracy=float(first.group(5)),
+                          test_accuracy=float(lines[epoch][1].group(5))))
+  return records
+
+
 def load(path):
-  """The complete-epoch records of one run (a results.jsonl file or a run directory)."""
+  """The complete-epoch records of one run (a results.jsonl file, a run directory, or
+  the original's log)."""
+  if path.endswith('.log'):
+    return load_original_log(path)
   if os.path.isdir(path):
     path = os.path.join(path, 'results.jsonl')
   try:
@@ -35,12 +76,15 @@ def load(path):
 
 def name_of(path):
   base = os.path.basename(os.path.normpath(path))
-  return base[:-len('.jsonl')] if base.endswith('.jsonl') else base
+  for suffix in ('.jsonl', '.log'):
+    if base.endswith(suffix):
+      return base[:-len(suffix)]
+  return base
 
 
 def main(argv=None):
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument('runs', nargs='+', help='results.jsonl files or run directories')
+  parser.add_argument('runs', nargs='+', help='results.jsonl files, run directories or the original\'s .log files')
   parser.add_argument('--out_dir', default=FIGURES, help='where the PNGs go (default figures/)')
   opts = parser.parse_args(argv)
   accuracy, catch_rate = {}, {}

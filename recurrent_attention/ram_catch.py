@@ -28,11 +28,12 @@ class StochasticActionNetwork(tf.keras.layers.Layer):
 
   def call(self, h, seed):
     """Args: h `[B, input_dim]`; seed `[2]` int, a stateless sampling seed (cast to TFP's int32).
-    Returns: (log_pi `[B]` of the sampled action, actions `[B]` int32 in {0, 1, 2})."""
+    Returns: (log_pi `[B]` of the sampled action, actions `[B]` int32 in {0, 1, 2},
+    entropy `[B]` of the policy)."""
     policy = tfp.distributions.Categorical(logits=self.fc(h))
     # The sample carries no gradient (spec 8.1).
     actions = tf.stop_gradient(policy.sample(seed=tf.cast(seed, tf.int32)))
-    return policy.log_prob(actions), tf.cast(actions, tf.int32)
+    return policy.log_prob(actions), tf.cast(actions, tf.int32), policy.entropy()
 
 
 class Episode(NamedTuple):
@@ -43,6 +44,7 @@ class Episode(NamedTuple):
   frames: tf.Tensor         # [T, B, G, G] observations (only when traced, else [0])
   locations: tf.Tensor      # [T, B, 2] the location each glimpse looked at
   actions: tf.Tensor        # [T, B] int32
+  action_entropy: tf.Tensor  # [T, B] entropy of the action policy at each step
 
 
 class CatchLosses(NamedTuple):
@@ -98,7 +100,7 @@ class CatchRAM(tf.keras.layers.Layer):
     hidden = tf.zeros([batch_size, self.core_net.hidden_dim])
     lstm_state = (hidden, hidden)
     location = rng.uniform([batch_size, 2], -1.0, 1.0)  # l_0, spec 2.5
-    action_log_pis, location_log_pis, frames, locations, actions = [], [], [], [], []
+    action_log_pis, location_log_pis, frames, locations, actions, entropies = [], [], [], [], [], []
     reward = tf.zeros([batch_size])
     for _ in range(self.episode_length):
       frame = catch.observe(state, self.grid_size)
@@ -109,16 +111,18 @@ class CatchRAM(tf.keras.layers.Layer):
       lstm_state = self.core_net(g, lstm_state)
       h = lstm_state[0]
       location_log_pi, location, _ = self.location_net(h, rng.normal([batch_size, 2]))
-      action_log_pi, action = self.action_net(h, rng.make_seeds(1)[:, 0] % (2 ** 31))
+      action_log_pi, action, entropy = self.action_net(h, rng.make_seeds(1)[:, 0] % (2 ** 31))
       state, reward, _ = catch.step(state, action, self.grid_size)
       action_log_pis.append(action_log_pi)
       location_log_pis.append(location_log_pi)
       actions.append(action)
+      entropies.append(entropy)
     return Episode(reward, tf.stack(action_log_pis), tf.stack(location_log_pis),
                    tf.stack(frames) if trace else tf.zeros([0]), tf.stack(locations),
-                   tf.stack(actions))
+                   tf.stack(actions), tf.stack(entropies))
 
-  def losses(self, episode, gamma=0.0, last_location_logpi=True, training=True):
+  def losses(self, episode, gamma=0.0, last_location_logpi=True, training=True,
+             entropy_cost=0.0):
     """REINFORCE for actions and locations plus the baseline's squared error (spec 3.2).
 
     In training, the first call (with `first_batch_baseline`) first overwrites
@@ -129,8 +133,11 @@ class CatchRAM(tf.keras.layers.Layer):
       gamma: discount (0 in the original: only the last step counts).
       last_location_logpi: include the last, unused location's log-probability.
       training: allow the first-batch overwrite.
+      entropy_cost: not original (0 = off): subtract this times the action
+        policy's entropy, summed over steps and games, from the total, which
+        keeps the policy from collapsing onto one move before it can see the ball.
     Returns:
-      `CatchLosses`.
+      `CatchLosses` (`total` includes the entropy term; `action` does not).
     """
     rewards = episode.rewards
     if training:
@@ -141,5 +148,7 @@ class CatchRAM(tf.keras.layers.Layer):
     location = reinforce_loss(episode.location_log_pi, rewards, self.baseline, gamma,
                               drop_last=not last_location_logpi)
     base = baseline_loss(self.baseline, rewards)
-    return CatchLosses(action + location + base, action, location, base,
-                       tf.reduce_sum(rewards))
+    total = action + location + base
+    if entropy_cost:
+      total -= entropy_cost * tf.reduce_sum(episode.action_entropy)
+    return CatchLosses(total, action, location, base, tf.reduce_sum(rewards))

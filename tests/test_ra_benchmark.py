@@ -52,3 +52,29 @@ def test_plot_results_drops_a_trailing_partial_epoch(tmp_path):
           dict(epoch=2, step=400, complete_epoch=False, catch_rate=2.0)]  # interrupted
   run.write_text('\n'.join(json.dumps(r) for r in rows) + '\n')
   assert [r['epoch'] for r in plot_results.load(str(run))] == [1]
+
+
+def test_plot_results_reads_the_originals_logs(tmp_path):
+  from recurrent_attention import plot_results
+  clutter = tmp_path / 'original_cluttered.log'
+  clutter.write_text(
+      '[21s] ====> Epoch: 1 Average loss: a 2.3004 l -0.0014 b 0.1029 Reward: 11.6\n'
+      '[24s] ====> Epoch: 1 Average loss: a 2.3017 l -0.0093 b 0.1030 Reward: 11.7\n'
+      'unrelated line\n'
+      '====> Epoch: 2 Average loss: a 2.2638 l -0.0005 b 0.1297 Reward: 15.3\n'
+      '====> Epoch: 2 Average loss: a 2.2311 l 0.0268 b 0.1411 Reward: 17.0\n'
+      '====> Epoch: 3 Average loss: a 2.2 l 0.02 b 0.14 Reward: 18.0\n')  # test pass missing
+  records = plot_results.load(str(clutter))
+  assert [(r['epoch'], r['train_accuracy'], r['test_accuracy']) for r in records] == [
+      (1, 11.6, 11.7), (2, 15.3, 17.0)]
+  catch = tmp_path / 'original_catch.log'
+  catch.write_text('====> Epoch: 1 Average loss: a -0.0066 l -0.0013 b 0.0771 Reward: 8.4 '
+                   'baseline: 0.088\n'
+                   '====> Epoch: 2 Average loss: a -0.0033 l 0.0018 b 0.0769 Reward: 8.3 '
+                   'baseline: 0.085\n')
+  assert [(r['epoch'], r['catch_rate']) for r in plot_results.load(str(catch))] == [
+      (1, 8.4), (2, 8.3)]
+  assert plot_results.name_of(str(catch)) == 'original_catch'
+  assert plot_results.main([str(clutter), str(catch), f'--out_dir={tmp_path}']) == 0
+  assert (tmp_path / 'ra_accuracy.png').stat().st_size > 0
+  assert (tmp_path / 'ra_catch.png').stat().st_size > 0

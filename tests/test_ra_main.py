@@ -140,6 +140,7 @@ def test_missing_mnist_is_a_clear_error(tmp_path, capsys):
     (['--max_steps=-5'], ['--max_steps=-5', '>= 0']),
     (['--mode=fly'], ['--mode', 'train, test']),
     (['--no_such_flag=1'], ['no_such_flag']),
+    (['--entropy_cost=0.01'], ['--entropy_cost=0.01', 'Catch']),
 ])
 def test_bad_flags_end_with_one_line_error(flags, words):
   done = subprocess.run([sys.executable, MAIN, *flags], capture_output=True, text=True,

@@ -246,3 +246,36 @@ def test_catch_gradients_reach_actions_and_locations_but_not_through_samples():
                                                      model.location_net.trainable_variables))
   assert not any(_nonzero(g) for g in tape.gradient(losses.location,
                                                      model.action_net.trainable_variables))
+
+
+def test_catch_entropy_cost_subtracts_the_action_policys_entropy():
+  model = small_catch(first_batch_baseline=False, baseline_init=0.1)
+  rng = tf.random.Generator.from_seed(5)
+  with tf.GradientTape(persistent=True) as tape:
+    episode = model.play(rng, 4)
+    plain = model.losses(episode, gamma=1.0)
+    bonus = model.losses(episode, gamma=1.0, entropy_cost=0.5)
+  entropy = episode.action_entropy.numpy()
+  assert entropy.shape == (23, 4)
+  assert np.all(entropy > 0) and np.all(entropy <= np.log(3) + 1e-6)
+  assert float(bonus.total) == pytest.approx(float(plain.total) - 0.5 * entropy.sum(), rel=1e-5)
+  assert float(bonus.action) == pytest.approx(float(plain.action))  # reported term unchanged
+  # The bonus pushes the action logits toward uniform, and reaches nothing else directly.
+  extra = [b - p for b, p in zip(tape.gradient(bonus.total, model.action_net.trainable_variables),
+                                 tape.gradient(plain.total, model.action_net.trainable_variables))]
+  assert any(_nonzero(g) for g in extra)
+  location_extra = [b - p for b, p in zip(
+      tape.gradient(bonus.total, model.location_net.trainable_variables),
+      tape.gradient(plain.total, model.location_net.trainable_variables))]
+  assert not any(_nonzero(g) for g in location_extra)
+
+
+def test_action_network_entropy_is_the_softmax_entropy():
+  net = ram_catch.StochasticActionNetwork(input_dim=5)
+  h = tf.constant(np.random.default_rng(0).normal(size=(7, 5)), tf.float32)
+  _, actions, entropy = net(h, tf.constant([1, 2]))
+  logits = net.fc(h).numpy().astype(np.float64)
+  p = np.exp(logits - logits.max(-1, keepdims=True))
+  p /= p.sum(-1, keepdims=True)
+  np.testing.assert_allclose(entropy.numpy(), -(p * np.log(p)).sum(-1), rtol=1e-5)
+  assert actions.shape == (7,)
