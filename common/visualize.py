@@ -313,13 +313,16 @@ def nice_ticks(low, high, max_ticks=7, integer=False):
   return ticks[0], ticks[-1], ticks
 
 
+LEGEND_PLACES = ('upper left', 'lower right', 'center right')
+
+
 def line_plot(curves, path, title='', x_label='', y_label='', log_y=False, size=(640, 400),
               legend='upper left'):
   """Curves on shared axes with ticks and a legend (for learning curves).
 
   curves: dict `label -> (x, y)`, each a 1-D sequence of equal length.
   log_y: plot log10(y); non-positive values are clipped to the smallest positive.
-  legend: 'upper left' or 'lower right' (for curves that rise), inside the axes.
+  legend: 'upper left', 'lower right' (for curves that rise) or 'center right', inside the axes.
   size: `(width, height)` of the plot area in px.
   Writes the PNG and returns the BGR uint8 image.
   """
@@ -355,11 +358,13 @@ def line_plot(curves, path, title='', x_label='', y_label='', log_y=False, size=
     _, py = to_px(x0, yv)
     cv2.line(img, (left - TICK_LEN, py), (left, py), BLACK, 1)
     _put(img, fmt(10 ** yv) if log_y else fmt(yv), left - TICK_LEN - 3, py, TICK_SCALE, 'right')
-  if legend not in ('upper left', 'lower right'):
-    raise ValueError(f"legend must be 'upper left' or 'lower right', got {legend!r}")
+  if legend not in LEGEND_PLACES:
+    raise ValueError(f"legend must be one of {', '.join(map(repr, LEGEND_PLACES))}, got {legend!r}")
   legend_w = max(_text_size(label, TICK_SCALE)[0] for label in data) + 42
   legend_x = left + 12 if legend == 'upper left' else left + width - legend_w - 12
-  legend_y = top + 14 if legend == 'upper left' else top + height - 14 - 18 * (len(data) - 1)
+  legend_y = {'upper left': top + 14,
+              'lower right': top + height - 14 - 18 * (len(data) - 1),
+              'center right': top + height // 2 - 9 * (len(data) - 1)}[legend]
   for index, (label, (x, y)) in enumerate(data.items()):
     colour = _LINE_COLOURS[index % len(_LINE_COLOURS)]
     points = np.array([to_px(a, b) for a, b in zip(x, y) if np.isfinite(b)], np.int32)

@@ -108,7 +108,7 @@ def main(argv=None):
     written.append(os.path.join(opts.out_dir, 'ra_catch.png'))
     visualize.line_plot(catch_rate, written[-1], title='RAM on Catch: training catch rate',
                         x_label='epoch (350 batches of 64 games)', y_label='balls caught (%)',
-                        legend='lower right')
+                        legend='center right')
   for path in written:
     print(f'wrote {os.path.normpath(path)}')
   return 0

@@ -223,6 +223,14 @@ def test_line_plot_legend_positions(tmp_path):
   upper = visualize.line_plot(curves, str(tmp_path / 'a.png'))
   lower = visualize.line_plot(curves, str(tmp_path / 'b.png'), legend='lower right')
   assert upper.shape == lower.shape and not np.array_equal(upper, lower)
+  # A flat curve at the bottom keeps the middle of the axes free: only the legend lands there.
+  flat = {'flat': ([0, 1, 2], [0.0, 0.0, 0.0])}
+  plain = visualize.line_plot(flat, str(tmp_path / 'd.png'), legend='lower right')
+  center = visualize.line_plot(flat, str(tmp_path / 'e.png'), legend='center right')
+  height, width = center.shape[:2]
+  band = slice(height * 3 // 8, height * 5 // 8)  # the vertical middle of the image
+  rows, cols = np.nonzero((center[band] != plain[band]).any(-1))
+  assert rows.size and cols.min() > width / 2  # the legend moved there, on the right
   with pytest.raises(ValueError, match='legend'):
     visualize.line_plot(curves, str(tmp_path / 'c.png'), legend='middle')
 
