@@ -1,20 +1,40 @@
 """Resumable runs: `tf.train.CheckpointManager` plus what the originals lacked.
 
-A checkpoint holds the model and optimiser variables, the step, the numpy
-global RNG state (so the data stream continues where it stopped) and the
-architecture settings it was made with. Restoring a checkpoint of another
-configuration raises `CheckpointMismatchError` naming the differences, before
-any variable is touched; the restore is strict (every saved value must find a
-home and vice versa), never silently partial.
+A checkpoint holds the model and optimiser variables, the step, the data RNG
+state (so the data stream continues where it stopped) and the architecture
+settings it was made with. Restoring a checkpoint of another configuration
+raises `CheckpointMismatchError` naming the differences (and a directory to use
+instead), before any variable is touched; the restore is strict (every saved
+value must find a home and vice versa), never silently partial.
+
+Saved progress is never lost or overwritten:
+- the checkpoints are found from the `ckpt-<n>.*` files themselves, so a
+  missing or unreadable `checkpoint` state file loses nothing (it is rewritten);
+- each candidate, newest first, is read in full (TensorFlow checks every
+  tensor's checksum) before anything is restored; a damaged one (truncated,
+  emptied, corrupt) is named in the log and moved to `damaged/<time>/`, and the
+  next older one is tried;
+- a directory that holds checkpoints of which none can be read is refused
+  (`CheckpointError`) rather than trained into from scratch; `restart=True`
+  (the `RESTART` constant) starts from step 0 after moving every checkpoint to
+  `replaced/<time>/`.
 """
+import glob
 import json
 import os
+import re
+import shutil
 import signal
+import time
 
 import numpy as np
 import tensorflow as tf
+from tensorflow.python.checkpoint import checkpoint_management
 
 _CONFIG_KEY = 'run_config/.ATTRIBUTES/VARIABLE_VALUE'
+_CKPT_FILE = re.compile(r'^ckpt-(\d+)\.(index|data-\d+-of-\d+)$')
+STATE_FILE = 'checkpoint'
+DAMAGED_DIR, REPLACED_DIR = 'damaged', 'replaced'
 
 
 class CheckpointError(RuntimeError):
@@ -25,16 +45,33 @@ class CheckpointMismatchError(CheckpointError):
   """The checkpoint was made with other architecture settings."""
 
 
+class DamagedCheckpointError(CheckpointError):
+  """A checkpoint whose files cannot be read back (truncated, empty, corrupt)."""
+
+
 class NumpyRNGState(tf.train.experimental.PythonState):
-  """numpy's legacy global RNG (`np.random.seed`) as part of a checkpoint."""
+  """A numpy legacy RNG (a `RandomState`, default the global one behind
+  `np.random.seed`) as part of a checkpoint."""
+
+  def __init__(self, random_state=None):
+    self.random_state = random_state
+
+  def _get(self):
+    return np.random.get_state() if self.random_state is None else self.random_state.get_state()
+
+  def _set(self, state):
+    if self.random_state is None:
+      np.random.set_state(state)
+    else:
+      self.random_state.set_state(state)
 
   def serialize(self):
-    name, keys, pos, has_gauss, cached = np.random.get_state()
+    name, keys, pos, has_gauss, cached = self._get()
     return json.dumps([name, keys.tolist(), int(pos), int(has_gauss), float(cached)])
 
   def deserialize(self, string_value):
     name, keys, pos, has_gauss, cached = json.loads(string_value)
-    np.random.set_state((name, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
+    self._set((name, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
 
 
 def ensure_writable_dir(directory):
@@ -54,6 +91,70 @@ def ensure_writable_dir(directory):
                           f'({error.strerror or error}); pass --checkpoint_dir=<a writable dir>')
 
 
+def checkpoint_files(directory):
+  """`{n: [file names]}` of the `ckpt-<n>.*` files in `directory` (no state file needed)."""
+  found = {}
+  try:
+    names = os.listdir(directory)
+  except OSError:
+    return found
+  for name in names:
+    match = _CKPT_FILE.match(name)
+    if match:
+      found.setdefault(int(match.group(1)), []).append(name)
+  return found
+
+
+def _one_line(error):
+  text = ' '.join(str(error).split()) or type(error).__name__
+  return text if len(text) <= 300 else text[:297] + '...'
+
+
+def verify_checkpoint(path):
+  """Reads every tensor of checkpoint `path` (TensorFlow checks each one's
+  checksum); raises `DamagedCheckpointError` naming the file and what is wrong."""
+  index = path + '.index'
+  if not os.path.isfile(index):
+    raise DamagedCheckpointError(f'{index} is missing')
+  if os.path.getsize(index) == 0:
+    raise DamagedCheckpointError(f'{index} is empty')
+  data_files = sorted(glob.glob(glob.escape(path) + '.data-*'))
+  if not data_files:
+    raise DamagedCheckpointError(f'{path}.data-* is missing')
+  try:
+    reader = tf.train.load_checkpoint(path)
+    for key in reader.get_variable_to_shape_map():
+      reader.get_tensor(key)
+  # A truncated data file raises IndexError from the bundle reader, a flipped
+  # byte a DataLossError (checksum), a damaged index an OpError.
+  except Exception as error:  # pylint: disable=broad-except
+    message = _one_line(error)
+    if 'checksum' in message.lower():
+      what = f'{", ".join(data_files)} is corrupt (its checksum does not match)'
+    elif isinstance(error, IndexError) or 'less bytes' in message.lower():
+      what = f'{", ".join(data_files)} is truncated'
+    elif 'sstable' in message.lower() or 'index' in message.lower():
+      what = f'{index} is damaged'
+    else:
+      what = f'{path} cannot be read'
+    raise DamagedCheckpointError(f'{what} ({message})') from None
+
+
+def _move_aside(directory, names, folder):
+  """Moves `names` of `directory` into `directory/folder/<time>/`; returns that folder."""
+  target = os.path.join(directory, folder, time.strftime('%Y%m%d-%H%M%S'))
+  suffix = 1
+  while os.path.exists(target):
+    suffix += 1
+    target = os.path.join(directory, folder, time.strftime('%Y%m%d-%H%M%S') + f'-{suffix}')
+  os.makedirs(target)
+  for name in names:
+    source = os.path.join(directory, name)
+    if os.path.exists(source):
+      shutil.move(source, os.path.join(target, name))
+  return target
+
+
 class CheckpointKeeper:
   """Owns the run's `tf.train.Checkpoint` and its manager.
 
@@ -62,56 +163,184 @@ class CheckpointKeeper:
     config: dict of the settings that define the architecture/data; stored in
       the checkpoint and compared on restore.
     max_to_keep: checkpoints kept on disk.
-    **objects: trackables to save (models, optimiser, ...).
+    data_rng: the numpy `RandomState` of the data stream to save (None: numpy's
+      global RNG).
+    logger: where warnings about damaged or replaced checkpoints go (None: print).
+    restart: start from step 0 even if `directory` holds checkpoints (moved
+      aside to `replaced/<time>/`, never deleted).
+    **objects: trackables to save (models, optimiser, generators, ...).
   """
 
-  def __init__(self, directory, config, max_to_keep=3, **objects):
+  def __init__(self, directory, config, max_to_keep=3, data_rng=None, logger=None,
+               restart=False, **objects):
     self.directory = directory
     self.config = dict(config)
+    self.max_to_keep = max_to_keep
+    self.logger = logger
+    self.restart = restart
     self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name='step')
     self.run_config = tf.Variable(json.dumps(self.config, sort_keys=True), dtype=tf.string,
                                   trainable=False, name='run_config')
     self.checkpoint = tf.train.Checkpoint(step=self.step, run_config=self.run_config,
-                                          data_rng=NumpyRNGState(), **objects)
-    self.manager = tf.train.CheckpointManager(self.checkpoint, directory, max_to_keep)
+                                          data_rng=NumpyRNGState(data_rng), **objects)
+    self.manager = self._new_manager()
+    self.restored_path = None
+
+  def _new_manager(self):
+    try:
+      return tf.train.CheckpointManager(self.checkpoint, self.directory, self.max_to_keep)
+    except (ValueError, tf.errors.OpError) as error:  # e.g. an empty state file
+      target = _move_aside(self.directory, [STATE_FILE], DAMAGED_DIR)
+      self._warn(f'the checkpoint state file {os.path.join(self.directory, STATE_FILE)} is '
+                 f'unreadable ({_one_line(error)}); moved to {target}, the checkpoints are '
+                 'found from their own files')
+      return tf.train.CheckpointManager(self.checkpoint, self.directory, self.max_to_keep)
+
+  def _warn(self, message):
+    if self.logger is not None:
+      self.logger.warning(message)
+    else:
+      print(f'warning: {message}', flush=True)
 
   @property
   def latest(self):
-    return self.manager.latest_checkpoint
+    """The checkpoint restored or saved last (None before either)."""
+    return self.restored_path or self.manager.latest_checkpoint
+
+  def candidates(self):
+    """Checkpoint paths found from the files on disk, newest first."""
+    return [os.path.join(self.directory, f'ckpt-{n}')
+            for n in sorted(checkpoint_files(self.directory), reverse=True)]
 
   def saved_config(self, path):
     try:
       raw = tf.train.load_checkpoint(path).get_tensor(_CONFIG_KEY)
-    except (tf.errors.OpError, ValueError) as error:
-      raise CheckpointError(f'cannot read checkpoint {path!r}: {error}') from None
+    except Exception as error:  # pylint: disable=broad-except
+      raise DamagedCheckpointError(f'cannot read the settings stored in {path!r} '
+                                   f'({_one_line(error)})') from None
     return json.loads(raw.decode() if isinstance(raw, bytes) else raw)
+
+  def suggested_directory(self, diffs):
+    """A directory name for this run's settings, next to this one."""
+    tail = '_'.join(f'{k.lower()}{self.config.get(k)}' for k in diffs)
+    return f'{self.directory.rstrip(os.sep)}_{tail}'
 
   def check_compatible(self, path):
     saved = self.saved_config(path)
-    diffs = [f'{k}={saved.get(k)!r} (this run: {self.config.get(k)!r})'
-             for k in sorted(set(saved) | set(self.config)) if saved.get(k) != self.config.get(k)]
-    if diffs:
+    keys = [k for k in sorted(set(saved) | set(self.config)) if saved.get(k) != self.config.get(k)]
+    if keys:
+      diffs = '; '.join(f'{k}={saved.get(k)!r} (this run: {self.config.get(k)!r})' for k in keys)
       raise CheckpointMismatchError(
-          f'checkpoint {path!r} was made with another configuration: {"; ".join(diffs)}. '
-          'Use the same settings or another --checkpoint_dir')
+          f'checkpoint {path!r} was made with another configuration: {diffs}. Use the same '
+          f'settings, or --checkpoint_dir={self.suggested_directory(keys)} for this one')
 
-  def restore(self, path=None):
-    """Restore `path` (default: the latest). Returns the restored step, or None
-    when there is nothing to restore."""
-    path = path or self.latest
-    if not path:
-      return None
+  def _restore_path(self, path):
     self.check_compatible(path)
     try:
       self.checkpoint.restore(path).assert_consumed()
     except (AssertionError, ValueError, tf.errors.OpError) as error:
-      first_line = str(error).strip().splitlines()[0]
-      raise CheckpointError(f'checkpoint {path!r} does not fit this model: {first_line}') from None
+      raise CheckpointError(f'checkpoint {path!r} does not fit this model: '
+                            f'{_one_line(str(error).strip().splitlines()[0])}') from None
     return int(self.step.numpy())
+
+  def _set_aside_everything(self):
+    names = [name for files in checkpoint_files(self.directory).values() for name in files]
+    if os.path.exists(os.path.join(self.directory, STATE_FILE)):
+      names.append(STATE_FILE)
+    if names:
+      target = _move_aside(self.directory, names, REPLACED_DIR)
+      self._warn(f'--restart: {len(names)} checkpoint file(s) of {self.directory} moved to '
+                 f'{target}; training from step 0')
+    self.manager = self._new_manager()
+
+  def restore(self):
+    """Restores the newest readable checkpoint of the directory.
+
+    Returns:
+      The restored step, or None when the directory holds no checkpoint (or
+      `restart` was asked for).
+    Raises:
+      CheckpointMismatchError: the newest readable checkpoint has other settings.
+      CheckpointError: it does not fit the model, or none of the checkpoints
+        on disk can be read.
+    """
+    if self.restart:
+      self._set_aside_everything()
+      return None
+    candidates = self.candidates()
+    if not candidates:
+      return None
+    damaged = []
+    for path in candidates:
+      try:
+        verify_checkpoint(path)
+        self.saved_config(path)
+      except DamagedCheckpointError as error:
+        damaged.append((path, str(error)))
+        self._warn(f'checkpoint {path} is damaged: {error}')
+        continue
+      step = self._restore_path(path)
+      self.restored_path = path
+      self._repair(path, damaged)
+      return step
+    raise CheckpointError(
+        f'none of the {len(candidates)} checkpoint(s) in {self.directory} can be read '
+        f'(newest: {damaged[0][1]}); nothing was changed. Pass --restart to train from scratch '
+        f'(they are kept in {os.path.join(self.directory, REPLACED_DIR)}/), or another '
+        '--checkpoint_dir')
+
+  def _repair(self, restored, damaged):
+    """Moves damaged checkpoints aside and rewrites the state file to list what is on disk."""
+    if damaged:
+      names = []
+      for path, _ in damaged:
+        prefix = os.path.basename(path) + '.'
+        names += [n for n in os.listdir(self.directory) if n.startswith(prefix)]
+      target = _move_aside(self.directory, names, DAMAGED_DIR)
+      self._warn(f'restored the older checkpoint {restored}; the damaged one(s) '
+                 f'({", ".join(os.path.basename(p) for p, _ in damaged)}) were moved to {target}')
+    state = None
+    try:
+      state = tf.train.get_checkpoint_state(self.directory)
+    except Exception:  # pylint: disable=broad-except
+      pass
+    on_disk = list(reversed(self.candidates()))  # oldest first, as the state file lists them
+    listed = list(state.all_model_checkpoint_paths) if state else []
+    if (state is None or os.path.basename(state.model_checkpoint_path) != os.path.basename(restored)
+        or [os.path.basename(p) for p in listed] != [os.path.basename(p) for p in on_disk]):
+      if state is None:
+        self._warn(f'the checkpoint state file of {self.directory} was missing or unreadable; '
+                   f'found {len(on_disk)} checkpoint(s) from their files and rewrote it')
+      # With their files' times, so that the manager rotates them out as before.
+      times = [os.path.getmtime(path + '.index') for path in on_disk]
+      checkpoint_management.update_checkpoint_state_internal(
+          self.directory, restored, all_model_checkpoint_paths=on_disk, save_relative_paths=True,
+          all_model_checkpoint_timestamps=times, last_preserved_timestamp=min(times) - 1.0)
+      self.manager = self._new_manager()
 
   def save(self, step):
     self.step.assign(step)
-    return self.manager.save(checkpoint_number=step)
+    path = self.manager.save(checkpoint_number=step)
+    self.restored_path = None
+    return path
+
+
+class SaveSchedule:
+  """When to save: every `every_steps` steps and/or `every_minutes` after the
+  last save (0 turns either off)."""
+
+  def __init__(self, every_steps=0, every_minutes=0.0, clock=time.monotonic):
+    self.every_steps, self.every_seconds = every_steps, every_minutes * 60.0
+    self.clock = clock
+    self.last = clock()
+
+  def due(self, step):
+    if self.every_steps and step % self.every_steps == 0:
+      return True
+    return bool(self.every_seconds) and self.clock() - self.last >= self.every_seconds
+
+  def saved(self):
+    self.last = self.clock()
 
 
 class StopOnInterrupt:

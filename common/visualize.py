@@ -12,12 +12,16 @@ Values are mapped linearly from ``[vmin, vmax]`` (default: data min/max,
 values outside are clipped, a constant array maps to the lowest colour) onto
 an OpenCV colour map; each cell becomes a nearest-neighbour block. Text is
 black ``FONT_HERSHEY_SIMPLEX`` on white. Non-finite values raise ValueError.
+A file or folder that cannot be written raises ``common.logs.OutputError``
+(one line, naming the path).
 """
 import math
 import os
 
 import cv2
 import numpy as np
+
+from common.logs import OutputError, writing
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 TICK_SCALE, LABEL_SCALE, TITLE_SCALE = 0.4, 0.5, 0.6
@@ -29,7 +33,8 @@ TARGET_PX, MIN_SHORT_PX, MIN_CELL_PX = 480, 120, 2
 def step_dir(root_dir, step, prefix=''):
   """Create and return ``root_dir/<prefix><step:08d>`` (e.g. ``ckpt/00000200``)."""
   path = os.path.join(root_dir, '%s%08d' % (prefix, int(step)))
-  os.makedirs(path, exist_ok=True)
+  with writing('the visualisation folder', path):
+    os.makedirs(path, exist_ok=True)
   return path
 
 
@@ -88,9 +93,11 @@ def _vcat(images, gap):
 
 
 def _write(path, image):
-  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-  if not cv2.imwrite(path, image):
-    raise IOError('cv2.imwrite failed for %s' % path)
+  with writing('the figure', path):
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    written = cv2.imwrite(path, image)
+  if not written:
+    raise OutputError('cannot write the figure %s (cv2.imwrite failed)' % path)
   return image
 
 
@@ -568,8 +575,9 @@ def animation(frames, path, frame_ms=100, loop=0):
     im = Image.frombytes('P', (idx.shape[1], idx.shape[0]), np.ascontiguousarray(idx).tobytes())
     im.putpalette(flat_palette)
     images.append(im)
-  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
   kwargs = {} if loop is None else {'loop': int(loop)}
-  images[0].save(path, format='GIF', save_all=True, append_images=images[1:],
-                 duration=int(round(frame_ms)), optimize=False, disposal=1, **kwargs)
+  with writing('the animation', path):
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    images[0].save(path, format='GIF', save_all=True, append_images=images[1:],
+                   duration=int(round(frame_ms)), optimize=False, disposal=1, **kwargs)
   return path

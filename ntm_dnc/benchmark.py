@@ -45,10 +45,8 @@ def _build(flags):
   from ntm_dnc.utils import factory
   args = config.parse(constants, ['benchmark', '--checkpoint_dir=/tmp/ntm_dnc_benchmark'] + flags)
   agent_type, env_type, circuit_type = factory.resolve(args)
-  import numpy as np
-  import tensorflow as tf
-  np.random.seed(args.SEED)  # data stream, as main.py
-  tf.random.set_seed(args.SEED)  # weight initialisation
+  from common import seeding
+  seeding.seed_everything(args.SEED)  # weight initialisation and op determinism, as main.py
   logger = logging.getLogger('benchmark')
   logger.addHandler(logging.NullHandler())
   logger.propagate = False

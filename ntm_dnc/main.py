@@ -2,6 +2,7 @@
 
 Never needs editing: settings live in constants.py (see its CONFIGS table).
 """
+import logging
 import os
 import sys
 
@@ -11,27 +12,22 @@ from ntm_dnc import constants
 
 def main(argv):
   args = config.parse_or_exit(constants, argv)  # before TensorFlow loads: bad flags fail fast
-  os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # keep TensorFlow's start-up chatter out
-  # oneDNN's kernels are slower than Eigen's for these many small ops (measured).
-  os.environ.setdefault('TF_ENABLE_ONEDNN_OPTS', '0')
-  import numpy as np
-  import tensorflow as tf
+  from common import runtime
+  runtime.start_tensorflow(args.INTRA_OP_THREADS, args.SEED)
   from common.checkpoint import CheckpointError, ensure_writable_dir
-  from common.logs import setup_logger
+  from common.logs import OutputError, setup_logger
   from ntm_dnc.core.agent import TrainingDivergedError
   from ntm_dnc.utils import factory
 
-  config.set_intra_op_threads(args.INTRA_OP_THREADS)
   try:
     agent_type, env_type, circuit_type = factory.resolve(args)
     ensure_writable_dir(args.CHECKPOINT_DIR)
-    logger = setup_logger(os.path.join(args.CHECKPOINT_DIR, 'log.txt'))
-    logger.warning('<===================================>')
-    logger.warning(f'Run: {args.MACHINE}_{args.TIMESTAMP} | mode {args.MODE} | '
-                   f'config {args.CONFIG} ({agent_type}, {env_type}, {circuit_type}) | '
-                   f'checkpoints, logs and visualisations in {args.CHECKPOINT_DIR}')
-    np.random.seed(args.SEED)
-    tf.random.set_seed(args.SEED)
+    logger = setup_logger(os.path.join(args.CHECKPOINT_DIR, 'log.txt'),
+                          level=logging.DEBUG if args.VERBOSE else logging.INFO)
+    logger.info('<===================================>')
+    logger.info(f'Run: {args.MACHINE}_{args.TIMESTAMP} | mode {args.MODE} | '
+                f'config {args.CONFIG} ({agent_type}, {env_type}, {circuit_type}) | seed '
+                f'{args.SEED} | checkpoints, logs and visualisations in {args.CHECKPOINT_DIR}')
     agent_class = factory.AgentDict[agent_type]
     env_class, circuit_class = factory.EnvDict[env_type], factory.CircuitDict[circuit_type]
     if agent_type == 'empty':
@@ -43,7 +39,7 @@ def main(argv):
       agent.fit_model()
     else:
       agent.test_model()
-  except (CheckpointError, factory.ConfigValueError, TrainingDivergedError) as error:
+  except (CheckpointError, factory.ConfigValueError, TrainingDivergedError, OutputError) as error:
     print(f'error: {error}', file=sys.stderr)
     return 1
   return 0

@@ -42,8 +42,7 @@ def worker(name, threads, jit, repeats, block_steps, mnist_dir):
   os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
   os.environ.setdefault('TF_ENABLE_ONEDNN_OPTS', '0')
   import logging
-  import tensorflow as tf
-  from common import config
+  from common import config, seeding
   from common.data import canvases
   from recurrent_attention import agent, constants
 
@@ -57,7 +56,7 @@ def worker(name, threads, jit, repeats, block_steps, mnist_dir):
   logger = logging.getLogger('benchmark')
   logger.addHandler(logging.NullHandler())
   logger.propagate = False
-  tf.keras.utils.set_random_seed(args.SEED)
+  seeding.seed_everything(args.SEED)  # as main.py
   runner_class = agent.CatchAgent if name == 'catch' else agent.ClassificationAgent
   runner = runner_class(args, logger, config.as_dict(args, constants.ARCHITECTURE_KEYS))
 

@@ -15,8 +15,12 @@ EXPERIMENT = 'centered'         # 'centered', 'translated', 'cluttered' or 'catc
 MODE = 'train'                  # 'train' or 'test'
 SEED = 1                        # data (numpy) and policy sampling (TF) RNGs; the original seeds nothing
 CHECKPOINT_DIR = 'checkpoints/{EXPERIMENT}_{NUM_GLIMPSES}glimpses'  # {NAMES} filled from these
+RESTART = False                 # train from step 0 even if CHECKPOINT_DIR holds checkpoints
+                                # (they are moved aside, never deleted)
 MNIST_DIR = ''                  # '' = the MNIST_DIR environment variable, else ~/.cache/...
 DOWNLOAD_MNIST = True           # fetch missing MNIST files from the public mirrors (sha256-checked)
+VERIFY_MNIST = True             # check MNIST files on disk against the known sha256 (False: e.g.
+                                # Fashion-MNIST under MNIST's names)
 VISUALIZE = True
 SAVE_VIS_INTERVAL = 1000        # training batches between visualisation folders (0 = off)
 NUM_VIS = 4                     # test digits (classification) or episodes (Catch) drawn
@@ -45,7 +49,7 @@ BASELINE_INIT = -1.0            # scalar baseline start; -1 = 0.1 (Catch: first 
 BATCH_SIZE = 0                  # 128; Catch 64 games
 LR = 0.0                        # Adam: 1e-3, 1e-4, 1e-4, 1e-4 (eps 1e-8, PyTorch's rule)
 LR_DECAY = 0.0                  # lr = LR * LR_DECAY**epoch from epoch 1: 0.95, 0.975, 0.975, 0.99
-LR_MIN = -1.0                   # floor of the schedule; -1 = none (Catch 1e-7)
+LR_MIN = -1.0                   # floor of the schedule; -1 = the experiment's (0; Catch 1e-7)
 EPOCHS = 0                      # 100, 200, 200; Catch 700 "epochs" of EPISODES_PER_EPOCH batches
 EPISODES_PER_EPOCH = 350        # Catch: episode batches per epoch (schedule and report unit)
 
@@ -69,11 +73,14 @@ JIT_COMPILE = 'auto'            # XLA for the compiled steps: 'true', 'false' or
                                 # on for translated / cluttered, off for centered and Catch
 INTRA_OP_THREADS = 1            # TensorFlow intra-op threads; 0 = TF's default
 
+# Allowed values; checked when flags are parsed. Every int and float has a range
+# (tests/test_config.py checks it); an open int range is capped at 2**31 - 1.
 CONSTRAINTS = {
     'EXPERIMENT': ('centered', 'translated', 'cluttered', 'catch'),
     'MODE': ('train', 'test'),
     'BASELINE': ('scalar', 'network'),
     'JIT_COMPILE': ('auto', 'true', 'false'),
+    'SEED': (0, 2 ** 32 - 1),  # numpy's legacy RandomState / np.random.seed range
     'SAVE_VIS_INTERVAL': (0, None), 'NUM_VIS': (1, 64), 'MAX_STEPS': (0, None),
     'MAX_KEEP_CHECKPOINTS': (1, None), 'PROG_FREQ': (1, None),
     'IMAGE_SIZE': (0, None), 'GLIMPSE_SIZE': (0, None), 'NUM_SCALES': (0, 8),
@@ -86,6 +93,16 @@ CONSTRAINTS = {
     'NUM_TEST': (0, 10000), 'INTRA_OP_THREADS': (0, None), 'ENTROPY_COST': (0.0, None),
 }
 
+# Settings that must agree, (FIRST, SECOND, why): FIRST <= SECOND once the
+# experiment's defaults are filled in (common.config checks them).
+AT_MOST = (
+    ('LR_MIN', 'LR', 'the floor of the learning-rate schedule'),
+)
+
+# BASELINE_INIT's marker for "0, then the first batch's mean reward" (spec 2.7);
+# private (leading _), so that it is no flag.
+_FIRST_BATCH_BASELINE = -2.0
+
 # Per-experiment defaults (spec section 5), used where a constant above is 0 / -1.
 EXPERIMENT_DEFAULTS = {
     'centered': dict(IMAGE_SIZE=28, GLIMPSE_SIZE=8, NUM_SCALES=1, NUM_GLIMPSES=7, GAMMA=1.0,
@@ -97,13 +114,11 @@ EXPERIMENT_DEFAULTS = {
     'cluttered': dict(IMAGE_SIZE=60, GLIMPSE_SIZE=12, NUM_SCALES=3, NUM_GLIMPSES=4, GAMMA=1.0,
                       BASELINE_INIT=0.1, BATCH_SIZE=128, LR=1e-4, LR_DECAY=0.975, LR_MIN=0.0,
                       EPOCHS=200, JIT_COMPILE=True),
-    # BASELINE_INIT -2 marks "0, then the first batch's mean reward" (spec 2.7).
     # Catch: NUM_GLIMPSES is the episode length, IMAGE_SIZE - 1 (23).
     'catch': dict(IMAGE_SIZE=24, GLIMPSE_SIZE=6, NUM_SCALES=3, GAMMA=0.0,
-                  BASELINE_INIT=-2.0, BATCH_SIZE=64, LR=1e-4, LR_DECAY=0.99, LR_MIN=1e-7,
-                  EPOCHS=700, JIT_COMPILE=False),
+                  BASELINE_INIT=_FIRST_BATCH_BASELINE, BATCH_SIZE=64, LR=1e-4, LR_DECAY=0.99,
+                  LR_MIN=1e-7, EPOCHS=700, JIT_COMPILE=False),
 }
-FIRST_BATCH_BASELINE = -2.0
 
 # Constants that define the model and its data; a checkpoint made with other
 # values is refused rather than partially restored.
@@ -148,3 +163,61 @@ def derive_defaults(values):
                       f'policy only; --experiment={experiment} has none (leave it at 0)')
   if values['NUM_GLIMPSES'] < 1:
     raise ConfigError(f'--num_glimpses={values["NUM_GLIMPSES"]} must be >= 1')
+  batch, num_test = values['BATCH_SIZE'], values['NUM_TEST']
+  if experiment == 'catch' and num_test % batch:
+    # agent.CatchAgent.test_model plays NUM_TEST // BATCH_SIZE whole batches.
+    raise ConfigError(f'--num_test={num_test}: Catch is tested in whole batches of '
+                      f'--batch_size={batch} games; give a multiple of {batch} (0 = 20 batches)')
+  if experiment != 'catch' and num_test and values['NUM_VIS'] > num_test:
+    raise ConfigError(f'--num_vis={values["NUM_VIS"]} must be at most --num_test={num_test} '
+                      '(the digits drawn are test digits)')
+
+
+def estimate_memory(values):
+  """The main memory consumers of a training run, {description: bytes}, from
+  agent.py, ram.py, ram_catch.py and common/data (within ~2x).
+
+  MNIST is held whole (70,000 28x28 uint8 digits, file bytes and arrays);
+  canvases are made per batch (uint8, then float32, then a tensor; evaluation
+  tiles the batch EVAL_MC_SAMPLES times). The T-step unroll keeps each step's
+  activations for backprop ([B, K*w*w] retina output and the layers' outputs);
+  the glimpse sensor gathers a [B, w*2**(K-1)] square per step, not kept.
+  Parameters count 4 times (weights, gradients, Adam's two moments).
+  """
+  catch = values['EXPERIMENT'] == 'catch'
+  b, t, side = values['BATCH_SIZE'], values['NUM_GLIMPSES'], values['IMAGE_SIZE']
+  w, k = values['GLIMPSE_SIZE'], values['NUM_SCALES']
+  hg, hl, g, c = (values['GLIMPSE_HIDDEN'], values['LOC_HIDDEN'], values['GLIMPSE_OUT'],
+                  values['CORE_HIDDEN'])
+  retina = k * w * w
+  sizes = {}
+  if not catch:
+    sizes['MNIST digits: 70000 x 28 x 28 bytes x 2 (file and arrays)'] = 70000 * 28 * 28 * 2
+    sizes[f'canvases of a batch: --batch_size={b} x --image_size={side}^2 x 9 bytes'] = (
+        b * side * side * 9)
+    samples = max(values['EVAL_MC_SAMPLES'], 1)
+    if samples > 1:
+      sizes[f'evaluation batch: --batch_size={b} x --eval_mc_samples={samples} x '
+            f'--image_size={side}^2 x 4 bytes x 2'] = b * samples * side * side * 8
+    if values['EXPERIMENT'] == 'cluttered':
+      piece = values['CLUTTER_SIZE']
+      sizes[f'clutter pieces: --batch_size={b} x --num_clutter={values["NUM_CLUTTER"]} x '
+            f'(--clutter_size={piece}^2 + 64) bytes'] = b * values['NUM_CLUTTER'] * (
+                piece * piece + 64)
+  else:
+    sizes[f'boards: --batch_size={b} x --image_size={side}^2 x 4 bytes x 4'] = (
+        b * side * side * 16)
+  field = w * 2 ** (k - 1)
+  sizes[f'glimpse sensor: --batch_size={b} x (--glimpse_size={w} x 2^(--num_scales={k} - 1))^2 '
+        'x 4 bytes x 3'] = b * field * field * 12
+  core = 12 * c if catch else 4 * c  # LSTM gates and states, or the ReLU RNN's sums
+  per_step = retina + 2 * hg + 2 * hl + 3 * g + core + 16
+  sizes[f'activations kept for backprop: --batch_size={b} x T={t} (--num_glimpses) x '
+        f'{per_step} floats (--core_hidden={c}, --glimpse_out={g}, retina {retina}) x 4 bytes'] = (
+            b * t * per_step * 4)
+  core_weights = (g + c + 2) * (4 * c if catch else c)
+  parameters = ((retina + 1) * hg + 3 * hl + (hg + hl + 2) * g + core_weights
+                + (c + 1) * (2 + 10 + 1))
+  sizes[f'parameters: 4 x {parameters} (--core_hidden={c}^2, --glimpse_out={g} x '
+        f'--glimpse_hidden={hg}, ...) x 4 bytes (weights, gradients, Adam)'] = 4 * parameters * 4
+  return sizes

@@ -12,24 +12,21 @@ from recurrent_attention import constants
 
 def main(argv):
   args = config.parse_or_exit(constants, argv)  # before TensorFlow loads: bad flags fail fast
-  os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # keep TensorFlow's start-up chatter out
-  os.environ.setdefault('TF_ENABLE_ONEDNN_OPTS', '0')  # Eigen is faster for these small ops
-  import tensorflow as tf
+  from common import runtime
+  runtime.start_tensorflow(args.INTRA_OP_THREADS, args.SEED)  # seeds weight initialisation
   from common.checkpoint import CheckpointError, ensure_writable_dir
   from common.data.mnist import MnistError
-  from common.logs import setup_logger
+  from common.logs import OutputError, setup_logger
   from recurrent_attention import agent
 
-  config.set_intra_op_threads(args.INTRA_OP_THREADS)
   try:
     ensure_writable_dir(args.CHECKPOINT_DIR)
     logger = setup_logger(os.path.join(args.CHECKPOINT_DIR, 'log.txt'))
-    logger.warning('<===================================>')
-    logger.warning(f'Run: {args.EXPERIMENT} | mode {args.MODE} | {args.NUM_GLIMPSES} glimpses of '
-                   f'{args.GLIMPSE_SIZE}x{args.GLIMPSE_SIZE} at {args.NUM_SCALES} scale(s) on '
-                   f'{args.IMAGE_SIZE}x{args.IMAGE_SIZE} | checkpoints, logs and visualisations '
-                   f'in {args.CHECKPOINT_DIR}')
-    tf.keras.utils.set_random_seed(args.SEED)  # weight initialisation
+    logger.info('<===================================>')
+    logger.info(f'Run: {args.EXPERIMENT} | mode {args.MODE} | {args.NUM_GLIMPSES} glimpses of '
+                f'{args.GLIMPSE_SIZE}x{args.GLIMPSE_SIZE} at {args.NUM_SCALES} scale(s) on '
+                f'{args.IMAGE_SIZE}x{args.IMAGE_SIZE} | seed {args.SEED} | checkpoints, logs and '
+                f'visualisations in {args.CHECKPOINT_DIR}')
     run_config = config.as_dict(args, constants.ARCHITECTURE_KEYS)
     agent_class = agent.CatchAgent if args.EXPERIMENT == 'catch' else agent.ClassificationAgent
     runner = agent_class(args, logger, run_config)
@@ -37,7 +34,7 @@ def main(argv):
       runner.fit_model()
     else:
       runner.test_model()
-  except (CheckpointError, MnistError, agent.TrainingDivergedError) as error:
+  except (CheckpointError, MnistError, agent.TrainingDivergedError, OutputError) as error:
     print(f'error: {error}', file=sys.stderr)
     return 1
   return 0

@@ -141,7 +141,7 @@ def _check_episode(frames, locations, path):
 
 
 def catch_animation(frames, locations, path, glimpse_size, num_scales, cell_px=10,
-                    frame_ms=100):
+                    frame_ms=100, step=None, caught=None):
   """Spec section 7.2: one Catch episode as a looping GIF, with the gaze.
 
   Args:
@@ -154,6 +154,9 @@ def catch_animation(frames, locations, path, glimpse_size, num_scales, cell_px=1
       outlines (SCALE_COLOURS[k]) clipped to the board.
     cell_px: side of a board cell in px (10: 240x240 for G = 24).
     frame_ms: display time per frame (the original: 100 ms).
+    step: training step of the policy, or None; with `caught` (bool, or None)
+      it goes into a title line above every frame, with the frame counter:
+      ``step 7000 | frame 3/23 | caught``.
 
   Returns:
     ``path``.
@@ -167,7 +170,22 @@ def catch_animation(frames, locations, path, glimpse_size, num_scales, cell_px=1
     colours = [SCALE_COLOURS[k % len(SCALE_COLOURS)] for k in range(num_scales)]
     for img, c in zip(images, centres):
       _squares(img, c, sides[::-1], colours[::-1], size, cell_px)  # finest on top
+  titles = [frame_title(t, len(images), step, caught) for t in range(len(images))]
+  # One width for every frame (the longest title may be wider than the board).
+  width = max([images[0].shape[1]] + [visualize.text_strip(t, 0, visualize.TICK_SCALE).shape[1]
+                                      for t in titles])
+  images = [visualize.vstack([visualize.text_strip(title, width, visualize.TICK_SCALE), img],
+                             gap=0) for title, img in zip(titles, images)]
   return visualize.animation(images, path, frame_ms=frame_ms)
+
+
+def frame_title(index, count, step=None, caught=None):
+  """The title line of Catch frame `index` (0-based) of `count`."""
+  parts = [] if step is None else ['step %d' % step]
+  parts.append('frame %d/%d' % (index + 1, count))
+  if caught is not None:
+    parts.append('caught' if caught else 'missed')
+  return ' | '.join(parts)
 
 
 def gaze_track_image(frames, locations, path, cell_px=16):

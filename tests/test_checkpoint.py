@@ -96,3 +96,161 @@ def test_stop_on_interrupt_sets_flag_then_restores_handler():
     with pytest.raises(KeyboardInterrupt):   # a second Ctrl-C stops at once
       os.kill(os.getpid(), signal.SIGINT)
   assert signal.getsignal(signal.SIGINT) is before
+
+
+# -- saved progress is never lost ------------------------------------------------------
+def saved_run(directory, steps=(1, 2, 3), max_to_keep=3):
+  """A directory with checkpoints of `steps`; returns the weights saved at each."""
+  layer, optimizer, keeper = build(directory)
+  keeper.max_to_keep = max_to_keep
+  keeper.manager = keeper._new_manager()
+  weights = {}
+  for step in steps:
+    train_once(layer, optimizer)
+    keeper.save(step)
+    weights[step] = [v.numpy() for v in layer.trainable_variables]
+  return weights
+
+
+def restored_weights(directory, **kwargs):
+  layer, _, keeper = build(directory)
+  for name, value in kwargs.items():
+    setattr(keeper, name, value)
+  step = keeper.restore()
+  return step, [v.numpy() for v in layer.trainable_variables], keeper
+
+
+def data_file(directory, step):
+  return os.path.join(directory, f'ckpt-{step}.data-00000-of-00001')
+
+
+@pytest.mark.parametrize('damage', ['delete', 'garbage', 'empty'])
+def test_lost_state_file_resumes_from_the_files(tmp_path, damage):
+  weights = saved_run(tmp_path)
+  state = tmp_path / 'checkpoint'
+  if damage == 'delete':
+    state.unlink()
+  else:
+    state.write_text('garbage {{{' if damage == 'garbage' else '')
+  step, restored, keeper = restored_weights(str(tmp_path))
+  assert step == 3
+  for a, b in zip(weights[3], restored):
+    np.testing.assert_array_equal(a, b)
+  # The state file is rewritten, so rotation (max_to_keep=2) goes on as before.
+  keeper.save(4)
+  assert tf.train.latest_checkpoint(str(tmp_path)).endswith('ckpt-4')
+  assert sorted(f for f in os.listdir(tmp_path) if f.endswith('.index')) == [
+      'ckpt-3.index', 'ckpt-4.index']
+
+
+@pytest.mark.parametrize('damage, word', [('truncate', 'truncated'), ('empty', 'truncated'),
+                                          ('flip', 'corrupt')])
+def test_damaged_latest_falls_back_and_is_kept_aside(tmp_path, damage, word):
+  weights = saved_run(tmp_path)
+  path = data_file(tmp_path, 3)
+  raw = open(path, 'rb').read()
+  if damage == 'truncate':
+    raw = raw[:len(raw) // 2]
+  elif damage == 'empty':
+    raw = b''
+  else:
+    raw = bytearray(raw)
+    raw[len(raw) // 3] ^= 0xFF
+    raw = bytes(raw)
+  open(path, 'wb').write(raw)
+  warnings = []
+
+  class Log:
+    warning = staticmethod(warnings.append)
+  step, restored, keeper = restored_weights(str(tmp_path), logger=Log())
+  assert step == 2
+  for a, b in zip(weights[2], restored):
+    np.testing.assert_array_equal(a, b)
+  assert any(word in w and 'ckpt-3' in w for w in warnings), warnings
+  assert any('restored the older checkpoint' in w for w in warnings), warnings
+  # Kept aside, not deleted; the state file no longer names it.
+  aside = [os.path.join(root, f) for root, _, files in os.walk(tmp_path / 'damaged') for f in files]
+  assert sorted(os.path.basename(f) for f in aside) == ['ckpt-3.data-00000-of-00001',
+                                                         'ckpt-3.index']
+  assert open([f for f in aside if 'data' in f][0], 'rb').read() == raw
+  assert tf.train.latest_checkpoint(str(tmp_path)).endswith('ckpt-2')
+  keeper.save(3)  # the next save cannot overwrite the damaged files
+  assert open([f for f in aside if 'data' in f][0], 'rb').read() == raw
+
+
+def test_corrupt_data_file_is_named_corrupt(tmp_path):
+  from common.checkpoint import DamagedCheckpointError, verify_checkpoint
+  saved_run(tmp_path, steps=(1,))
+  path = data_file(tmp_path, 1)
+  raw = bytearray(open(path, 'rb').read())
+  raw[5] ^= 0x01
+  open(path, 'wb').write(bytes(raw))
+  with pytest.raises(DamagedCheckpointError) as error:
+    verify_checkpoint(os.path.join(tmp_path, 'ckpt-1'))
+  message = str(error.value)
+  assert 'corrupt' in message and path in message and 'does not fit' not in message
+  assert '\n' not in message
+
+
+def test_no_readable_checkpoint_is_refused_and_nothing_moves(tmp_path):
+  saved_run(tmp_path, steps=(1, 2))
+  for step in (1, 2):
+    open(data_file(tmp_path, step), 'wb').close()
+  before = sorted(os.listdir(tmp_path))
+  with pytest.raises(CheckpointError) as error:
+    restored_weights(str(tmp_path))
+  message = str(error.value)
+  assert 'none of the 2 checkpoint(s)' in message and '--restart' in message
+  assert '\n' not in message
+  assert sorted(os.listdir(tmp_path)) == before
+
+
+def test_index_without_data_is_not_a_fresh_start(tmp_path):
+  saved_run(tmp_path, steps=(1,))
+  os.remove(data_file(tmp_path, 1))
+  with pytest.raises(CheckpointError):
+    restored_weights(str(tmp_path))
+
+
+def test_restart_moves_checkpoints_aside(tmp_path):
+  saved_run(tmp_path, steps=(1, 2))
+  step, _, keeper = restored_weights(str(tmp_path), restart=True)
+  assert step is None
+  assert not any(f.startswith('ckpt-') or f == 'checkpoint' for f in os.listdir(tmp_path))
+  aside = [f for _, _, files in os.walk(tmp_path / 'replaced') for f in files]
+  assert 'ckpt-2.index' in aside and 'ckpt-1.index' in aside and 'checkpoint' in aside
+  keeper.save(1)
+  assert keeper.latest.endswith('ckpt-1')
+
+
+def test_mismatch_suggests_a_directory(tmp_path):
+  _, _, keeper = build(tmp_path, {'UNITS': 3, 'MEM_HEI': 128})
+  keeper.save(1)
+  _, _, other = build(tmp_path, {'UNITS': 3, 'MEM_HEI': 64})
+  with pytest.raises(CheckpointMismatchError) as error:
+    other.restore()
+  assert f'--checkpoint_dir={tmp_path}_mem_hei64' in str(error.value)
+
+
+def test_numpy_rng_state_of_a_random_state(tmp_path):
+  from common.checkpoint import NumpyRNGState
+  rng = np.random.RandomState(5)
+  rng.rand(3)
+  state = NumpyRNGState(rng)
+  saved = state.serialize()
+  expected = rng.rand(4)
+  other = np.random.RandomState(0)
+  NumpyRNGState(other).deserialize(saved)
+  np.testing.assert_array_equal(other.rand(4), expected)
+
+
+def test_save_schedule_steps_and_minutes():
+  from common.checkpoint import SaveSchedule
+  now = [0.0]
+  schedule = SaveSchedule(every_steps=10, every_minutes=0.5, clock=lambda: now[0])
+  assert not schedule.due(3) and schedule.due(10)
+  now[0] = 31.0
+  assert schedule.due(11)
+  schedule.saved()
+  assert not schedule.due(12)
+  assert not SaveSchedule(0, 0.0).due(10)

@@ -17,10 +17,11 @@ import numpy as np
 import pytest
 from mnist import MNIST
 
-from mnist_testing import idx_images_bytes, idx_labels_bytes
+from mnist_testing import idx_images_bytes, idx_labels_bytes, write_synthetic_mnist
 
 from common.data import mnist as mnist_mod
 from common.data.mnist import (
+    MNIST_COUNTS,
     MNIST_FILES,
     MNIST_SHA256,
     MnistData,
@@ -335,6 +336,109 @@ def test_label_out_of_range(tmp_path, no_env):
 
 
 # --------------------------------------------------------------------------
+# sha256 of files already on disk (full-size files only).
+
+FULL_TEST_N = 10000  # the real t10k count: files with it are sha256-checked
+T10K_IMAGES, T10K_LABELS = "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"
+
+
+def full_size_test_labels():
+  """Raw IDX bytes of 10000 valid labels (not the real ones) and a copy with one byte changed."""
+  good = idx_labels_bytes(np.arange(FULL_TEST_N) % 10)
+  damaged = bytearray(good)
+  damaged[8 + 1234] = (damaged[8 + 1234] + 1) % 10  # still a valid label, header untouched
+  return good, bytes(damaged)
+
+
+def write_full_test_split(directory, labels_raw, gz):
+  """Small train split plus a full-size (10000) t10k split with the given labels bytes."""
+  write_mnist(directory, make_arrays(), gz=gz, names={n for n in MNIST_FILES if "train" in n})
+  for name, raw in ((T10K_IMAGES, idx_images_bytes(np.zeros((FULL_TEST_N, 28, 28), np.uint8))),
+                    (T10K_LABELS, labels_raw)):
+    path = os.path.join(directory, name + ".gz" if gz else name)
+    with (gzip.open(path, "wb", compresslevel=1) if gz else open(path, "wb")) as f:
+      f.write(raw)
+  return os.path.join(directory, T10K_LABELS + ".gz" if gz else T10K_LABELS)
+
+
+def test_full_counts_are_the_real_ones():
+  assert MNIST_COUNTS == {
+      "train-images-idx3-ubyte": 60000,
+      "train-labels-idx1-ubyte": 60000,
+      T10K_IMAGES: 10000,
+      T10K_LABELS: 10000,
+  }
+
+
+@pytest.mark.parametrize("gz", [True, False])
+def test_damaged_full_size_file_on_disk_is_named(tmp_path, no_env, gz):
+  good, damaged = full_size_test_labels()
+  # The digest of the *gunzipped* bytes: a .gz file checks against it as well.
+  table = {T10K_LABELS: hashlib.sha256(good).hexdigest()}  # images absent: not checked
+
+  path = write_full_test_split(tmp_path / "good", good, gz)
+  loaded = load_mnist(str(tmp_path / "good"), download=False, sha256=table)
+  np.testing.assert_array_equal(loaded.test_labels, np.arange(FULL_TEST_N) % 10)
+
+  path = write_full_test_split(tmp_path / "bad", damaged, gz)
+  with pytest.raises(MnistError) as excinfo:
+    load_mnist(str(tmp_path / "bad"), download=False, sha256=table)
+  actual = hashlib.sha256(damaged).hexdigest()
+  assert_one_line_naming(excinfo, str(path), "damaged", "sha256", table[T10K_LABELS][:12],
+                         actual[:12], "delete", "re-download", "verify=False", "Fashion-MNIST")
+  assert table[T10K_LABELS] not in str(excinfo.value)  # abbreviated, not 64 hex chars
+
+  # verify=False: the same file loads, as it is.
+  loaded = load_mnist(str(tmp_path / "bad"), download=False, sha256=table, verify=False)
+  assert loaded.test_labels[1234] == (1234 % 10 + 1) % 10
+
+
+def test_default_digests_refuse_full_size_lookalikes(tmp_path, no_env):
+  """A 10000-example t10k split that is not real MNIST: named with the default table."""
+  good, _ = full_size_test_labels()
+  write_full_test_split(tmp_path, good, gz=True)
+  with pytest.raises(MnistError) as excinfo:
+    load_mnist(str(tmp_path), download=False)
+  # The images file is read (and refused) first.
+  assert_one_line_naming(excinfo, str(tmp_path / (T10K_IMAGES + ".gz")), "sha256",
+                         MNIST_SHA256[T10K_IMAGES][:12], "verify=False")
+  # Only on-disk files with a name in the table are checked.
+  load_mnist(str(tmp_path), download=False, sha256={})
+  loaded = load_mnist(str(tmp_path), download=False, verify=False)
+  assert loaded.test_images.shape == (FULL_TEST_N, 28, 28)
+
+
+def test_check_digest_only_for_full_counts(tmp_path):
+  good, damaged = full_size_test_labels()
+  digest = hashlib.sha256(good).hexdigest()
+  path = str(tmp_path / T10K_LABELS)
+  mnist_mod._check_digest(path, T10K_LABELS, good, FULL_TEST_N, digest)
+  mnist_mod._check_digest(path, T10K_LABELS, good, FULL_TEST_N, digest.upper())
+  mnist_mod._check_digest(path, T10K_LABELS, damaged, FULL_TEST_N, None)  # not in the table
+  mnist_mod._check_digest(path, T10K_LABELS, damaged, FULL_TEST_N - 1, digest)  # a subset
+  with pytest.raises(MnistError) as excinfo:
+    mnist_mod._check_digest(path, T10K_LABELS, damaged, FULL_TEST_N, digest)
+  assert_one_line_naming(excinfo, path, "sha256 mismatch")
+
+
+def test_truncated_full_size_file_named_even_without_verify(tmp_path, no_env):
+  good, _ = full_size_test_labels()
+  path = write_full_test_split(tmp_path, good[:-1], gz=False)
+  for verify in (True, False):
+    with pytest.raises(MnistError) as excinfo:
+      load_mnist(str(tmp_path), download=False, sha256={}, verify=verify)
+    assert_one_line_naming(excinfo, str(path), "truncated", "10000 labels")
+
+
+def test_synthetic_small_set_loads_with_verification(tmp_path, no_env):
+  """Sets with other counts (what the test suite trains on) have no digest to match."""
+  write_synthetic_mnist(str(tmp_path))
+  data = load_mnist(str(tmp_path), download=False, verify=True)
+  assert data.train_images.shape == (1024, 28, 28) and data.train_labels.shape == (1024,)
+  assert data.test_images.shape == (256, 28, 28) and data.test_labels.shape == (256,)
+
+
+# --------------------------------------------------------------------------
 # Downloading (local server on 127.0.0.1 only).
 
 
@@ -373,6 +477,17 @@ def test_download_sha_mismatch_leaves_nothing(tmp_path, no_env, serve):
     load_mnist(str(target), mirrors=[url], sha256=sha_table(expected))
   assert_one_line_naming(excinfo, "train-images-idx3-ubyte", url, "sha256")
   assert os.listdir(target) == []  # no bad file, no temp file
+
+
+def test_download_checked_even_without_verify(tmp_path, no_env, serve):
+  served, expected = make_arrays(8), make_arrays(9)
+  write_mnist(tmp_path / "mirror", served, gz=True)
+  url = serve(tmp_path / "mirror")
+  target = tmp_path / "target"
+  with pytest.raises(MnistError) as excinfo:
+    load_mnist(str(target), mirrors=[url], sha256=sha_table(expected), verify=False)
+  assert_one_line_naming(excinfo, "train-images-idx3-ubyte", url, "sha256")
+  assert os.listdir(target) == []
 
 
 def test_download_not_gzip_leaves_nothing(tmp_path, no_env, serve):
@@ -454,3 +569,33 @@ def test_real_mnist():
   images, labels = MNIST(directory, gz=gz, return_type="numpy").load_testing()
   np.testing.assert_array_equal(data.test_images.reshape(10000, -1), images)
   np.testing.assert_array_equal(data.test_labels, labels)
+
+
+@pytest.mark.skipif(not (_REAL_DIR and os.path.isdir(_REAL_DIR)),
+                    reason="set MNIST_DIR to a directory holding real MNIST")
+def test_real_mnist_verified_and_one_changed_byte_named(tmp_path, no_env):
+  directory = _REAL_DIR
+  data = load_mnist(directory, download=False, verify=True)  # real files pass the check
+  assert data.test_labels.shape == (10000,)
+
+  # A copy with one label changed (still a valid IDX file and label) is refused.
+  for name in MNIST_FILES:
+    src = os.path.join(directory, name + ".gz")
+    if not os.path.exists(src):
+      src = os.path.join(directory, name)
+    if name != T10K_LABELS:
+      os.symlink(src, tmp_path / os.path.basename(src))
+      continue
+    opener = gzip.open if src.endswith(".gz") else open
+    with opener(src, "rb") as f:
+      raw = bytearray(f.read())
+    raw[8 + 17] = (raw[8 + 17] + 1) % 10
+    with gzip.open(tmp_path / (T10K_LABELS + ".gz"), "wb") as f:
+      f.write(bytes(raw))
+  path = tmp_path / (T10K_LABELS + ".gz")
+  with pytest.raises(MnistError) as excinfo:
+    load_mnist(str(tmp_path), download=False)
+  assert_one_line_naming(excinfo, str(path), "damaged", "sha256", MNIST_SHA256[T10K_LABELS][:12],
+                         "re-download", "verify=False")
+  loaded = load_mnist(str(tmp_path), download=False, verify=False)
+  assert loaded.test_labels[17] == (data.test_labels[17] + 1) % 10

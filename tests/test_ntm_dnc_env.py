@@ -244,10 +244,9 @@ def test_repeat_copy_rejects_bad_repeats(low, high):
     (('--config=1', '--min_num_words=12'), ('min_num_words', 'max_num_words')),  # default max 10
     (('--config=2', '--min_repeats=3', '--max_repeats=2'), ('min_repeats', 'max_repeats')),
 ])
-def test_resolve_rejects_bad_ranges(flags, names):
-  args = config.parse(ntm_dnc.constants, ['prog', *flags])
-  with pytest.raises(ValueError) as info:
-    factory.resolve(args)
+def test_parse_rejects_bad_ranges(flags, names):
+  with pytest.raises(config.ConfigError) as info:  # after the env's defaults are filled in
+    config.parse(ntm_dnc.constants, ['prog', *flags])
   for name in names:
     assert name in str(info.value)
 
@@ -264,3 +263,15 @@ def test_resolve_fills_env_defaults_and_lowercase():
   args = make_args('--config=1', '--len_word=5')
   assert (args.len_word, args.min_num_words, args.max_num_words) == (5, 5, 10)
   assert args.batch_size == args.BATCH_SIZE == 16
+
+
+def test_own_random_state_gives_the_global_stream():
+  args = make_args('--config=1', '--batch_size=3')
+  np.random.seed(3)
+  expected = [CopyEnv(args).step().state1 for _ in range(2)]
+  np.random.seed(99)  # the env's own RandomState does not read the global one
+  env = CopyEnv(args, rng=np.random.RandomState(3))
+  for batch in expected:
+    got = env.step().state1
+    np.testing.assert_array_equal(got.input, batch.input)
+    assert got.time == batch.time

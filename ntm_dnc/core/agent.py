@@ -11,9 +11,9 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from common import visualize
-from common.checkpoint import CheckpointError, CheckpointKeeper, StopOnInterrupt
-from common.logs import Progress, Summaries, format_duration
+from common import seeding, visualize
+from common.checkpoint import CheckpointError, CheckpointKeeper, SaveSchedule, StopOnInterrupt
+from common.logs import OutputError, Progress, Summaries, format_duration
 from common.optim import TorchRMSprop
 
 BCE_EPSILON = 1e-12  # PyTorch 0.2's BCELoss epsilon
@@ -55,12 +55,17 @@ def bit_errors(logits, target, mask):
 
 
 class Agent:
-  """Base: builds env and circuit from the parsed constants (`args`)."""
+  """Base: builds env and circuit from the parsed constants (`args`).
+
+  The training env draws from its own `RandomState(SEED)` (the original's
+  `np.random.seed(SEED)` stream), saved in every checkpoint.
+  """
 
   def __init__(self, args, env_prototype, circuit_prototype, logger):
     self.args, self.logger = args, logger
-    self.logger.warning('<===================================> Agent:')
-    self.env = env_prototype(args, logger)
+    self.logger.info('<===================================> Agent:')
+    self.env_prototype = env_prototype
+    self.env = env_prototype(args, logger, rng=np.random.RandomState(args.SEED))
     self.circuit = None
     if circuit_prototype is not None:
       args.input_dim, args.output_dim = self.env.state_shape, self.env.action_dim
@@ -68,12 +73,12 @@ class Agent:
       self._log_architecture()
 
   def _log_architecture(self):
-    self.logger.warning('<-----------------------------======> Circuit:    {Controller, Accessor}')
+    self.logger.info('<-----------------------------======> Circuit:    {Controller, Accessor}')
     for layer in _sublayers(self.circuit):
       shapes = ', '.join(f'{v.name} {list(v.shape)}' for v in layer.trainable_weights)
-      self.logger.warning(f'  {layer.name}: {shapes}')
-    self.logger.warning(f'  memory: {self.circuit.accessor.memory!r}')
-    self.logger.warning(f'Parameters: {count_parameters(self.circuit)}')
+      self.logger.info(f'  {layer.name}: {shapes}')
+    self.logger.info(f'  memory: {self.circuit.accessor.memory!r}')
+    self.logger.info(f'Parameters: {count_parameters(self.circuit)}')
 
 
 def _sublayers(circuit):
@@ -98,14 +103,24 @@ class EmptyAgent(Agent):
 
 
 class SLAgent(Agent):
-  """Supervised agent: fit_model, _eval_model, test_model."""
+  """Supervised agent: fit_model, _eval_model, test_model.
+
+  Random streams (`common.seeding`): training batches come from the training
+  env's RNG (saved in checkpoints); evaluation and test batches from an env of
+  their own, re-seeded from (SEED, step) before each evaluation, so neither
+  EVAL_FREQ nor EVAL_STEPS changes what training sees (the original drew its
+  evaluation batches from the training stream).
+  """
 
   def __init__(self, args, env_prototype, circuit_prototype, logger, run_config):
     super().__init__(args, env_prototype, circuit_prototype, logger)
+    self.eval_env = env_prototype(args, None)
     self.variables = self.circuit.trainable_variables
     self.optimizer = TorchRMSprop(self.variables, lr=args.LR, alpha=args.OPTIM_ALPHA,
                                   eps=args.OPTIM_EPS)
     self.keeper = CheckpointKeeper(args.CHECKPOINT_DIR, run_config, args.MAX_KEEP_CHECKPOINTS,
+                                   data_rng=self.env.rng, logger=logger,
+                                   restart=args.RESTART and args.MODE == 'train',
                                    circuit=self.circuit, optimizer=self.optimizer)
     self.train_step = tf.function(self._train_step, jit_compile=args.JIT_COMPILE)
     self.eval_step = tf.function(self._eval_step, jit_compile=args.JIT_COMPILE)
@@ -140,14 +155,14 @@ class SLAgent(Agent):
             tf.constant(batch.time, tf.float32))
 
   # -- loops --------------------------------------------------------------------
-  def _eval_model(self):
+  def _eval_model(self, step):
+    """EVAL_STEPS fresh batches of the evaluation stream for `step`: (loss, bit errors)."""
+    self.eval_env.rng = seeding.numpy_stream(self.args.SEED, seeding.EVAL, step)
     losses, errors = [], []
-    exp = self.env.reset()
     for _ in range(self.args.EVAL_STEPS):
-      loss, bits = self.eval_step(*self._tensors(exp.state1))
+      loss, bits = self.eval_step(*self._tensors(self.eval_env.step(0).state1))
       losses.append(loss)
       errors.append(bits)
-      exp = self.env.step(0)
     return float(np.mean(losses)), float(np.mean(errors))
 
   def fit_model(self):
@@ -155,56 +170,75 @@ class SLAgent(Agent):
     step = self.keeper.restore()
     if step is None:
       step = 0
-      log.warning('No Pretrained Model. Will Train From Scratch.')
+      log.info('No Pretrained Model. Will Train From Scratch.')
     else:
-      log.warning(f'Resumed from step {step} ({self.keeper.latest})')
+      log.info(f'Resumed from step {step} ({self.keeper.latest})')
     summaries = Summaries(args.CHECKPOINT_DIR)
-    progress = Progress(step, args.MAX_STEPS)
-    log.warning('<===================================> Training ...')
+    progress = Progress(step, args.MAX_STEPS, args.PROG_FREQ)
+    saving = SaveSchedule(args.SAVE_INTERVAL, args.SAVE_INTERVAL_MINUTES)
+    log.info('<===================================> Training ...')
     start = time.perf_counter()
     losses, errors = [], []
     total_loss, total_count = 0.0, 0
-    saved_step = step
-    exp = self.env.reset()
+    self.saved_step = step
     with StopOnInterrupt() as interrupt:
-      while step < args.MAX_STEPS and not interrupt.requested:
-        batch = exp.state1
-        loss, bits = self.train_step(*self._tensors(batch))
-        losses.append(loss)
-        errors.append(bits)
-        exp = self.env.step(0)  # the next batch, generated now as in the original
-        step += 1
-        if step % args.PROG_FREQ == 0:
-          mean_loss, mean_bits = float(np.mean(losses)), float(np.mean(errors))
-          self._check_finite(mean_loss, step, 'training')
-          total_loss, total_count = total_loss + mean_loss * len(losses), total_count + len(losses)
-          losses, errors = [], []
-          log.warning(progress.line(step, loss=mean_loss, bit_errors=mean_bits))
-          log.warning(f'Reporting       @ Step: {step} | Elapsed Time: '
-                      f'{time.perf_counter() - start:.1f}')
-          log.warning(f'Training Stats:   avg_loss:         {total_loss / total_count}')
-          summaries.scalars(step, train_loss=mean_loss, train_bit_errors=mean_bits)
-        if args.SAVE_VIS_INTERVAL and step % args.SAVE_VIS_INTERVAL == 0:
-          self._visualize(batch, visualize.step_dir(args.CHECKPOINT_DIR, step))
-        if step % args.EVAL_FREQ == 0:
-          log.warning(f'Evaluating      @ Step: {step}')
-          eval_start = time.perf_counter()
-          eval_loss, eval_bits = self._eval_model()
-          self._check_finite(eval_loss, step, 'evaluation')
-          log.warning(f'Evaluation        Took: {time.perf_counter() - eval_start:.2f}')
-          log.warning(f'Iteration: {step}; loss_avg: {eval_loss}; bit_errors: {eval_bits}')
-          summaries.scalars(step, eval_loss=eval_loss, eval_bit_errors=eval_bits)
-          self._save(step)
-          saved_step = step
-          log.warning(f'Resume Training @ Step: {step}')
-          exp = self.env.reset()  # the pending batch is discarded, as in the original
-      if step != saved_step:
-        self._check_finite(float(np.mean(losses)) if losses else 0.0, step, 'training')
-        self._save(step)
+      try:
+        while step < args.MAX_STEPS and not interrupt.requested:
+          # Drawn just before it is used, so a checkpoint never falls between a
+          # batch's draw and its step (the original drew it one step ahead, from
+          # the same stream in the same order).
+          batch = self.env.step(0).state1
+          loss, bits = self.train_step(*self._tensors(batch))
+          losses.append(loss)
+          errors.append(bits)
+          step += 1
+          if args.VERBOSE:
+            log.debug(f'step {step}: loss {float(loss):.9g}, bit errors {float(bits):.6g}')
+          kind = progress.due(step)
+          if kind == 'first' and step % args.PROG_FREQ:
+            log.info(progress.line(step, kind, loss=float(loss), bit_errors=float(bits)))
+          elif kind == 'time':
+            log.info(progress.line(step, kind))
+          if step % args.PROG_FREQ == 0:
+            mean_loss, mean_bits = float(np.mean(losses)), float(np.mean(errors))
+            self._check_finite(mean_loss, step, 'training')
+            total_loss, total_count = total_loss + mean_loss * len(losses), total_count + len(losses)
+            losses, errors = [], []
+            log.info(progress.line(step, 'interval', loss=mean_loss, bit_errors=mean_bits))
+            log.info(f'Reporting       @ Step: {step} | Elapsed Time: '
+                     f'{time.perf_counter() - start:.1f}')
+            log.info(f'Training Stats:   avg_loss:         {total_loss / total_count}')
+            summaries.scalars(step, train_loss=mean_loss, train_bit_errors=mean_bits)
+          evaluate = step % args.EVAL_FREQ == 0
+          if evaluate:
+            log.info(f'Evaluating      @ Step: {step}')
+            eval_start = time.perf_counter()
+            eval_loss, eval_bits = self._eval_model(step)
+            self._check_finite(eval_loss, step, 'evaluation')
+            log.info(f'Evaluation        Took: {time.perf_counter() - eval_start:.2f}')
+            log.info(f'Iteration: {step}; loss_avg: {eval_loss}; bit_errors: {eval_bits}')
+            summaries.scalars(step, eval_loss=eval_loss, eval_bit_errors=eval_bits)
+          if (evaluate and not args.SAVE_INTERVAL) or saving.due(step):
+            self._check_finite(float(np.mean(losses)) if losses else 0.0, step, 'training')
+            self._save(step)
+            saving.saved()
+            if evaluate:
+              log.info(f'Resume Training @ Step: {step}')
+          if args.SAVE_VIS_INTERVAL and step % args.SAVE_VIS_INTERVAL == 0:
+            self._visualize(batch, visualize.step_dir(args.CHECKPOINT_DIR, step))
+      except OutputError:
+        self._save_unsaved(step, losses)  # the error ends the run after progress is saved
+        raise
+      self._save_unsaved(step, losses)
       if interrupt.requested:
-        log.warning(f'Interrupted at step {step}; checkpoint saved, run again to resume.')
-    log.warning(f'total time: {format_duration(time.perf_counter() - start)}')
+        log.info(f'Interrupted at step {step}; checkpoint saved, run again to resume.')
+    log.info(f'total time: {format_duration(time.perf_counter() - start)}')
     return step
+
+  def _save_unsaved(self, step, losses):
+    if step != self.saved_step:
+      self._check_finite(float(np.mean(losses)) if losses else 0.0, step, 'training')
+      self._save(step)
 
   def _check_finite(self, loss, step, phase):
     if not np.isfinite(loss):
@@ -214,9 +248,10 @@ class SLAgent(Agent):
           'train with --clip_grad_norm=50 (DeepMind\'s setting)')
 
   def _save(self, step):
-    self.logger.warning(f'Saving Model    @ Step: {step}: {self.args.CHECKPOINT_DIR} ...')
+    self.logger.info(f'Saving Model    @ Step: {step}: {self.args.CHECKPOINT_DIR} ...')
     path = self.keeper.save(step)
-    self.logger.warning(f'Saved  Model    @ Step: {step}: {path}.')
+    self.saved_step = step
+    self.logger.info(f'Saved  Model    @ Step: {step}: {path}.')
 
   def test_model(self):
     args, log = self.args, self.logger
@@ -224,23 +259,24 @@ class SLAgent(Agent):
     if step is None:
       raise CheckpointError(f'no checkpoint in {args.CHECKPOINT_DIR!r} to test; '
                             'train first (--mode=train) or pass --checkpoint_dir')
-    log.warning(f'Loaded  Model: {self.keeper.latest} (step {step})')
-    log.warning('<===================================> Testing ...')
+    log.info(f'Loaded  Model: {self.keeper.latest} (step {step})')
+    log.info('<===================================> Testing ...')
     start = time.perf_counter()
     losses, errors = [], []
     out_dir = visualize.step_dir(args.CHECKPOINT_DIR, step, prefix='test_')
+    self.eval_env.rng = seeding.numpy_stream(args.SEED, seeding.TEST)  # the same test batches every time
     for episode in range(args.TEST_NEPISODES):
-      batch = self.env.reset().state1
+      batch = self.eval_env.step(0).state1
       loss, bits = self.eval_step(*self._tensors(batch))
       losses.append(float(loss))
       errors.append(float(bits))
       outputs = self._visualize(batch, out_dir, prefix=f'batch{episode}_')
       print(self.env.visual(batch, outputs))
-      log.warning(f'Test batch {episode}: loss {float(loss):.6g}, bit errors {float(bits):.4g}')
-    log.warning(f'Testing  Took: {time.perf_counter() - start:.2f}')
-    log.warning(f'Iteration: {args.TEST_NEPISODES}; loss_avg: {np.mean(losses)}; '
-                f'bit_errors: {np.mean(errors)}')
-    log.warning(f'Visualisations: {out_dir}')
+      log.info(f'Test batch {episode}: loss {float(loss):.6g}, bit errors {float(bits):.4g}')
+    log.info(f'Testing  Took: {time.perf_counter() - start:.2f}')
+    log.info(f'Iteration: {args.TEST_NEPISODES}; loss_avg: {np.mean(losses)}; '
+             f'bit_errors: {np.mean(errors)}')
+    log.info(f'Visualisations: {out_dir}')
     return float(np.mean(losses)), float(np.mean(errors))
 
   # -- visualisation --------------------------------------------------------------

@@ -1,8 +1,9 @@
 """Task environments (pytorch-dnc `core/env.py`, `core/envs/`).
 
-Each `reset()` / `step()` generates a fresh batch with numpy's legacy global RNG,
-in the original's call order (lengths, repeats, then each sample's bits), so
-`np.random.seed(1)` reproduces the original's data stream. Batches are
+Each `reset()` / `step()` generates a fresh batch with a numpy legacy RNG, in the
+original's call order (lengths, repeats, then each sample's bits): `rng`, a
+`np.random.RandomState` (`RandomState(1)` gives what the original's
+`np.random.seed(1)` gives), or numpy's global RNG when none is given. Batches are
 time-major: input `[T, B, len_word + 2]`, target and mask `[T, B, action_dim]`.
 
 The original's batches have a varying length T. To run every batch through one
@@ -21,7 +22,8 @@ Batch = collections.namedtuple('Batch', ('input', 'target', 'mask', 'time'))
 
 class Env:
 
-  def __init__(self, params, logger=None):
+  def __init__(self, params, logger=None, rng=None):
+    self.rng = np.random if rng is None else rng
     self.batch_size = params.batch_size
     self.len_word = params.len_word
     self.min_num_words, self.max_num_words = params.min_num_words, params.max_num_words
@@ -35,10 +37,10 @@ class Env:
 
   def _log_banner(self, name):
     if self.logger:
-      self.logger.warning('<-----------------------------======> Env:')
-      self.logger.warning(f'Creating {{{name} | }} w/ Seed: {self.seed}')
-      self.logger.warning(f'Word     {{length}}:   {{{self.len_word}}}')
-      self.logger.warning(f'Words #  {{min, max}}: {{{self.min_num_words}, {self.max_num_words}}}')
+      self.logger.info('<-----------------------------======> Env:')
+      self.logger.info(f'Creating {{{name} | }} w/ Seed: {self.seed}')
+      self.logger.info(f'Word     {{length}}:   {{{self.len_word}}}')
+      self.logger.info(f'Words #  {{min, max}}: {{{self.min_num_words}, {self.max_num_words}}}')
 
   @property
   def state_shape(self):
@@ -87,8 +89,8 @@ class Env:
 class CopyEnv(Env):
   """Copy: start flag, n random words, end flag, then reproduce the n words."""
 
-  def __init__(self, params, logger=None):
-    super().__init__(params, logger)
+  def __init__(self, params, logger=None, rng=None):
+    super().__init__(params, logger, rng)
     self.max_time = 2 * self.max_num_words + 2
     self._log_banner('copy')
 
@@ -97,14 +99,14 @@ class CopyEnv(Env):
     return self.len_word
 
   def _generate_batch(self):
-    lengths = np.random.randint(self.min_num_words, self.max_num_words + 1, size=self.batch_size)
+    lengths = self.rng.randint(self.min_num_words, self.max_num_words + 1, size=self.batch_size)
     time = 2 * int(lengths.max()) + 2
     L = self.len_word
     inputs = np.zeros((self.batch_size, time, L + 2))
     targets = np.zeros((self.batch_size, time, L))
     masks = np.zeros((self.batch_size, time, L))
     for b, n in enumerate(lengths):
-      bits = np.random.randint(2, size=(n, L))
+      bits = self.rng.randint(2, size=(n, L))
       inputs[b, 0, L] = 1                          # start flag
       inputs[b, 1:n + 1, :L] = bits
       inputs[b, n + 1, L + 1] = 1                  # end flag
@@ -117,8 +119,8 @@ class RepeatCopyEnv(Env):
   """Repeat-copy: n words, then the repeat count r/norm on the flag channel,
   then the words r times and an end marker on an extra output channel."""
 
-  def __init__(self, params, logger=None):
-    super().__init__(params, logger)
+  def __init__(self, params, logger=None, rng=None):
+    super().__init__(params, logger, rng)
     self.min_repeats, self.max_repeats = params.min_repeats, params.max_repeats
     self.max_repeats_norm = params.max_repeats_norm
     if not 1 <= self.min_repeats <= self.max_repeats:
@@ -127,22 +129,22 @@ class RepeatCopyEnv(Env):
     self.max_time = self.max_num_words * (self.max_repeats + 1) + 3
     self._log_banner('repeat-copy')
     if logger:
-      logger.warning(f'Repeats  {{min, max}}: {{{self.min_repeats}, {self.max_repeats}}}')
+      logger.info(f'Repeats  {{min, max}}: {{{self.min_repeats}, {self.max_repeats}}}')
 
   @property
   def action_dim(self):
     return self.len_word + 1
 
   def _generate_batch(self):
-    lengths = np.random.randint(self.min_num_words, self.max_num_words + 1, size=self.batch_size)
-    repeats = np.random.randint(self.min_repeats, self.max_repeats + 1, size=self.batch_size)
+    lengths = self.rng.randint(self.min_num_words, self.max_num_words + 1, size=self.batch_size)
+    repeats = self.rng.randint(self.min_repeats, self.max_repeats + 1, size=self.batch_size)
     time = int(lengths.max()) * (int(repeats.max()) + 1) + 3
     L = self.len_word
     inputs = np.zeros((self.batch_size, time, L + 2))
     targets = np.zeros((self.batch_size, time, L + 1))
     masks = np.zeros((self.batch_size, time, L + 1))
     for b, (n, r) in enumerate(zip(lengths, repeats)):
-      bits = np.random.randint(2, size=(n, L))
+      bits = self.rng.randint(2, size=(n, L))
       inputs[b, 0, L] = 1                                    # start flag
       inputs[b, 1:n + 1, :L] = bits
       inputs[b, n + 1, L + 1] = r / self.max_repeats_norm    # repeat count / delimiter

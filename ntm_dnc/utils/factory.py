@@ -19,8 +19,10 @@ def lookup(registry, name, what):
 
 
 def resolve(args):
-  """Fill the per-env / per-circuit defaults (constants left at 0) and expose
-  every constant also under its lowercase name, the original's params style.
+  """Checks the chosen CONFIG row and exposes every constant also under its
+  lowercase name, the original's params style (the per-env / per-circuit
+  defaults of constants left at 0 are filled at parse time, by
+  `constants.derive_defaults`).
 
   Returns:
     (agent_type, env_type, circuit_type); `args` is updated in place.
@@ -29,17 +31,6 @@ def resolve(args):
   lookup(AgentDict, agent_type, 'agent_type')
   lookup(EnvDict, env_type, 'env_type')
   lookup(CircuitDict, circuit_type, 'circuit_type')
-  defaults = dict(args.ENV_DEFAULTS[env_type])
-  defaults.update(args.CIRCUIT_DEFAULTS.get(circuit_type, {}))
-  for name, value in defaults.items():
-    if getattr(args, name) == 0:
-      setattr(args, name, value)
-  if args.MIN_NUM_WORDS > args.MAX_NUM_WORDS:
-    raise ConfigValueError(f'--min_num_words={args.MIN_NUM_WORDS} is larger than '
-                     f'--max_num_words={args.MAX_NUM_WORDS}')
-  if args.MIN_REPEATS > args.MAX_REPEATS:
-    raise ConfigValueError(f'--min_repeats={args.MIN_REPEATS} is larger than '
-                     f'--max_repeats={args.MAX_REPEATS}')
   for name, value in list(vars(args).items()):
     if name.isupper():
       setattr(args, name.lower(), value)
