@@ -69,9 +69,8 @@ def _time_steps(step_fn, batches, repeats):
 
 
 def speed_worker(name, mode, threads, with_ratios):
-  import tensorflow as tf
-  from common import config
-  config.set_intra_op_threads(threads)
+  from common import runtime
+  tf = runtime.start_tensorflow(threads)  # quiet start-up, then the thread setting
   args, agent = _build(SPEED_CONFIGS[name] + COMPILE_MODES[mode] + EXTRA_FLAGS)
   batches = [agent._tensors(agent.env.reset().state1) for _ in range(40)]
   for batch in batches:  # trace every padded length and warm up
@@ -99,19 +98,15 @@ def speed_worker(name, mode, threads, with_ratios):
 def converge(name, flags, max_steps, threshold, eval_every, eval_batches):
   """Train until the eval wrong bits per sequence fall below `threshold`."""
   import numpy as np
-  args, agent = _build(flags)
-  start, step, exp = time.perf_counter(), 0, agent.env.reset()
+  args, agent = _build(flags + [f'--eval_steps={eval_batches}'])
+  start, step = time.perf_counter(), 0
   while step < max_steps:
-    agent.train_step(*agent._tensors(exp.state1))
-    exp = agent.env.step(0)
+    # The streams of main.py: training batches from the training env, evaluation
+    # batches from the evaluation stream of the step (common.seeding).
+    agent.train_step(*agent._tensors(agent.env.step(0).state1))
     step += 1
     if step % eval_every == 0:
-      losses, bits = [], []
-      for _ in range(eval_batches):
-        loss, errors = agent.eval_step(*agent._tensors(agent.env.step(0).state1))
-        losses.append(float(loss))
-        bits.append(float(errors))
-      loss, errors = float(np.mean(losses)), float(np.mean(bits))
+      loss, errors = agent._eval_model(step)
       if np.isfinite(loss):  # keep the last finite model (and RNG state) for inspection
         agent.keeper.save(step)
       print(json.dumps({'config': name, 'seed': args.SEED, 'step': step, 'eval_loss': loss, 'bit_errors': errors,
@@ -136,8 +131,8 @@ def main():
   if opts.worker:
     name, mode, threads = opts.worker.split(':')
     if opts.converge:
-      from common import config
-      config.set_intra_op_threads(int(threads))
+      from common import runtime
+      runtime.start_tensorflow(int(threads))
       converge(name, CONVERGE_CONFIGS[name] + EXTRA_FLAGS, opts.max_steps, 0.1, 500, 50)
     else:
       speed_worker(name, mode, int(threads), with_ratios=name.startswith('a_') and mode == 'graph')

@@ -42,11 +42,11 @@ def worker(name, threads, jit, repeats, block_steps, mnist_dir):
   os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
   os.environ.setdefault('TF_ENABLE_ONEDNN_OPTS', '0')
   import logging
-  from common import config, seeding
+  from common import config, runtime, seeding
   from common.data import canvases
   from recurrent_attention import agent, constants
 
-  config.set_intra_op_threads(threads)
+  runtime.start_tensorflow(threads)  # quiet start-up, then the thread setting
   directory = tempfile.mkdtemp(prefix='ra_bench_')
   flags = ['benchmark', *EXPERIMENTS[name], f'--checkpoint_dir={directory}',
            f'--jit_compile={str(jit).lower()}', f'--intra_op_threads={threads}']

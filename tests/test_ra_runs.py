@@ -108,3 +108,18 @@ def test_catch_gif_frames_have_a_title(tmp_path):
   assert all((t < 128).any() for t in titles)  # text on each title strip
   assert not np.array_equal(titles[0], titles[1])  # the frame counter moves
   assert all(np.array_equal(f[-board_rows:], shown[0][-board_rows:]) for f in shown)
+
+
+def test_damaged_mnist_on_disk_is_named(tmp_path, mnist_dir, capsys):
+  import gzip
+  import shutil
+  damaged = tmp_path / 'mnist'
+  shutil.copytree(mnist_dir, damaged)
+  name = 'train-labels-idx1-ubyte.gz'
+  with gzip.open(damaged / name, 'rb') as handle:
+    raw = handle.read()
+  with gzip.open(damaged / name, 'wb') as handle:
+    handle.write(raw[:-5])  # five labels short of what the header says
+  assert run(tmp_path / 'run', *TINY, '--max_steps=1', f'--mnist_dir={damaged}') == 1
+  error = capsys.readouterr().err.strip()
+  assert error.startswith('error: ') and name in error and len(error.splitlines()) == 1
