@@ -21,6 +21,8 @@ Optional names in the constants module, all checked by `parse`, in this order:
   and cannot be said as a pair below.
 - `AT_MOST`: pairs `(FIRST, SECOND)` or `(FIRST, SECOND, reason)`: FIRST must be
   <= SECOND, checked after `derive_defaults` (on the filled-in values).
+- `APPLIES_ONLY`: `{NAME: (SELECTOR, allowed values)}`: a flag given on the command
+  line for a run whose SELECTOR (e.g. EXPERIMENT) would ignore it is refused.
 - `estimate_memory(values)`: `{description: bytes}` of the main memory consumers
   of these settings (a description may read `label: how it was computed`). The
   run is refused when their sum exceeds `available_memory_bytes()`.
@@ -187,6 +189,25 @@ def check_at_most(values, pairs):
                         f'{reason}')
 
 
+def check_applies(values, given, applies_only):
+  """Raise ConfigError for a flag given on the command line that this run would ignore.
+
+  Args:
+    values: the settings after defaults are filled in.
+    given: names of the constants set on the command line.
+    applies_only: `{NAME: (SELECTOR, allowed values)}`: NAME has an effect only when
+      the constant SELECTOR holds one of the allowed values.
+  """
+  for name, (selector, allowed) in applies_only.items():
+    if name in given and values[selector] not in allowed:
+      values_text = [str(value) for value in allowed]
+      shown = f'--{selector.lower()}=' + (values_text[0] if len(values_text) == 1 else
+                                          ', '.join(values_text[:-1]) + ' or ' + values_text[-1])
+      raise ConfigError(f'--{name.lower()} applies only with {shown}; this run has '
+                        f'--{selector.lower()}={values[selector]}, which would ignore it '
+                        '(drop the flag)')
+
+
 def available_memory_bytes():
   """Memory a new process can use: `MemAvailable` of /proc/meminfo, else the free
   physical pages; None when neither is known."""
@@ -290,6 +311,8 @@ def parse(module, argv):
   if derive is not None:
     derive(values)
   check_at_most(values, getattr(module, 'AT_MOST', ()))
+  given = {name for name in constants if flag_values[name.lower()].present}
+  check_applies(values, given, getattr(module, 'APPLIES_ONLY', {}))
   if values.get('RESTART') and values.get('MODE') == 'test':  # the common run constants
     raise ConfigError('--restart starts training from step 0; it has no meaning with '
                       '--mode=test, which evaluates the latest checkpoint (drop --restart)')

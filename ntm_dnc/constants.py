@@ -4,6 +4,9 @@ Edit this file, or override any UPPERCASE name on the command line as
 `python main.py --lowercase_name=value`. Defaults reproduce the original
 (spec section 5); the original's quirks are switches below, faithful by default.
 """
+import re
+
+from common.config import ConfigError
 
 # (agent_type, env_type, game, circuit_type), indexed by CONFIG, as the original.
 CONFIGS = [
@@ -41,7 +44,7 @@ EVAL_FREQ = 500
 EVAL_STEPS = 50
 PROG_FREQ = 500                 # progress line / TensorBoard interval
 TEST_NEPISODES = 5
-CLIP_GRAD = 50.0                # defined by the original, never applied: see CLIP_GRAD_NORM
+# The original also defines clip_grad = 50.0 but never applies it; see CLIP_GRAD_NORM.
 
 # Environments (0 means "the default of the chosen env" for the three below).
 LEN_WORD = 0                    # copy 8, repeat-copy 4
@@ -89,11 +92,11 @@ CONSTRAINTS = {
     'MAX_STEPS': (0, None), 'BATCH_SIZE': (1, None), 'LR': (0.0, None),
     'OPTIM_EPS': (0.0, None), 'OPTIM_ALPHA': (0.0, 1.0),
     'EVAL_FREQ': (1, None), 'EVAL_STEPS': (1, None), 'PROG_FREQ': (1, None),
-    'TEST_NEPISODES': (1, None), 'CLIP_GRAD': (0.0, None),
+    'TEST_NEPISODES': (1, None),
     'LEN_WORD': (0, None), 'MIN_NUM_WORDS': (0, None), 'MAX_NUM_WORDS': (0, None),
     'MIN_REPEATS': (1, None), 'MAX_REPEATS': (1, None),
     'MAX_REPEATS_NORM': (1e-6, None),  # a divisor
-    'TIME_BUCKET': (0, None), 'INTRA_OP_THREADS': (0, None),
+    'TIME_BUCKET': (0, None), 'INTRA_OP_THREADS': (0, 256),
     'HIDDEN_DIM': (0, None), 'NUM_WRITE_HEADS': (0, None), 'NUM_READ_HEADS': (0, None),
     'MEM_HEI': (0, None), 'MEM_WID': (0, None), 'CLIP_VALUE': (0.0, None),
     'NUM_ALLOWED_SHIFTS': (3, 3), 'CLIP_GRAD_NORM': (0.0, None),
@@ -106,6 +109,24 @@ AT_MOST = (
     ('MIN_NUM_WORDS', 'MAX_NUM_WORDS', 'the word counts are drawn from this range'),
     ('MIN_REPEATS', 'MAX_REPEATS', 'the repeat counts are drawn from this range'),
 )
+
+# Flags that only some configurations use (given on the command line for another,
+# they are refused rather than ignored): CONFIG 0 is the env tester, which builds no
+# circuit and never trains; 0 and 2 are repeat-copy; 1 is the NTM, 2 and 3 the DNC.
+_TRAINED, _REPEAT_COPY, _NTM, _DNC = (1, 2, 3), (0, 2), (1,), (2, 3)
+APPLIES_ONLY = {
+    **{name: ('CONFIG', _TRAINED) for name in (
+        'LR', 'OPTIM_EPS', 'OPTIM_ALPHA', 'EVAL_FREQ', 'EVAL_STEPS', 'PROG_FREQ', 'MAX_STEPS',
+        'SAVE_INTERVAL', 'SAVE_INTERVAL_MINUTES', 'SAVE_VIS_INTERVAL', 'VISUALIZE',
+        'MAX_KEEP_CHECKPOINTS', 'RESTART', 'VERBOSE', 'HIDDEN_DIM', 'NUM_WRITE_HEADS',
+        'NUM_READ_HEADS', 'MEM_HEI', 'MEM_WID', 'CLIP_VALUE', 'JIT_COMPILE', 'UNROLL',
+        'TANH_KEYS', 'ONEPLUS_STRENGTHS', 'ONE_HOT_INIT_WEIGHTS', 'CLIP_GRAD_NORM',
+        'LOGIT_LOSS')},
+    **{name: ('CONFIG', _REPEAT_COPY) for name in ('MIN_REPEATS', 'MAX_REPEATS',
+                                                   'MAX_REPEATS_NORM')},
+    **{name: ('CONFIG', _NTM) for name in ('NUM_ALLOWED_SHIFTS', 'SHARPEN_EPSILON')},
+    **{name: ('CONFIG', _DNC) for name in ('PERSIST_ALLOC_USAGE', 'USAGE_STOP_GRADIENT')},
+}
 
 # Constants that define the model and data; a checkpoint made with other values
 # is refused rather than partially restored.
@@ -129,8 +150,11 @@ CIRCUIT_DEFAULTS = {
 
 def derive_defaults(values):
   """Fills the chosen env's and circuit's defaults where a constant is 0 (at parse
-  time, so that AT_MOST and estimate_memory see them; factory.resolve then finds
-  nothing left to fill)."""
+  time, so that AT_MOST and estimate_memory see them) and checks the run's name."""
+  for name in ('MACHINE', 'TIMESTAMP'):  # they name the default CHECKPOINT_DIR
+    if not re.fullmatch(r'[A-Za-z0-9_.-]+', values[name]):
+      raise ConfigError(f'--{name.lower()}={values[name]!r} must be a non-empty name of letters, '
+                        'digits, "_", "." or "-" (it names the checkpoint directory)')
   _agent, env_type, _game, circuit_type = values['CONFIGS'][values['CONFIG']]
   defaults = dict(values['ENV_DEFAULTS'].get(env_type, {}))  # unknown names: factory says so
   defaults.update(values['CIRCUIT_DEFAULTS'].get(circuit_type, {}))

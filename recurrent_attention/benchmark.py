@@ -50,7 +50,7 @@ def worker(name, threads, jit, repeats, block_steps, mnist_dir):
   directory = tempfile.mkdtemp(prefix='ra_bench_')
   flags = ['benchmark', *EXPERIMENTS[name], f'--checkpoint_dir={directory}',
            f'--jit_compile={str(jit).lower()}', f'--intra_op_threads={threads}']
-  if mnist_dir:
+  if mnist_dir and name != 'catch':  # Catch reads no MNIST
     flags.append(f'--mnist_dir={mnist_dir}')
   args = config.parse(constants, flags)
   logger = logging.getLogger('benchmark')

@@ -90,7 +90,7 @@ CONSTRAINTS = {
     'BASELINE_INIT': (-1.0, None), 'BATCH_SIZE': (0, None), 'LR': (0.0, None),
     'LR_DECAY': (0.0, 1.0), 'LR_MIN': (-1.0, None), 'EPOCHS': (0, None),
     'EPISODES_PER_EPOCH': (1, None), 'EVAL_MC_SAMPLES': (0, 1000), 'NUM_TRAIN': (0, 60000),
-    'NUM_TEST': (0, 10000), 'INTRA_OP_THREADS': (0, None), 'ENTROPY_COST': (0.0, None),
+    'NUM_TEST': (0, 10000), 'INTRA_OP_THREADS': (0, 256), 'ENTROPY_COST': (0.0, None),
 }
 
 # Settings that must agree, (FIRST, SECOND, why): FIRST <= SECOND once the
@@ -102,6 +102,19 @@ AT_MOST = (
 # BASELINE_INIT's marker for "0, then the first batch's mean reward" (spec 2.7);
 # private (leading _), so that it is no flag.
 _FIRST_BATCH_BASELINE = -2.0
+
+# Flags that only some experiments use (given on the command line for another, they
+# are refused rather than ignored).
+_CLASSIFICATION = ('centered', 'translated', 'cluttered')
+APPLIES_ONLY = {
+    **{name: ('EXPERIMENT', _CLASSIFICATION) for name in (
+        'MNIST_DIR', 'DOWNLOAD_MNIST', 'VERIFY_MNIST', 'NUM_TRAIN', 'EVAL_MC_SAMPLES',
+        'BASELINE')},
+    **{name: ('EXPERIMENT', ('cluttered',)) for name in ('NUM_CLUTTER', 'CLUTTER_SIZE',
+                                                        'CLUTTER_FROM_BATCH')},
+    'FIXED_TEST_SET': ('EXPERIMENT', ('translated', 'cluttered')),  # centered's never changes
+    'EPISODES_PER_EPOCH': ('EXPERIMENT', ('catch',)),
+}
 
 # Per-experiment defaults (spec section 5), used where a constant above is 0 / -1.
 EXPERIMENT_DEFAULTS = {
@@ -171,6 +184,10 @@ def derive_defaults(values):
   if experiment != 'catch' and num_test and values['NUM_VIS'] > num_test:
     raise ConfigError(f'--num_vis={values["NUM_VIS"]} must be at most --num_test={num_test} '
                       '(the digits drawn are test digits)')
+  num_train = values['NUM_TRAIN']
+  if experiment != 'catch' and num_train and batch > num_train:
+    raise ConfigError(f'--batch_size={batch} is larger than --num_train={num_train}; every '
+                      f'batch would be the {num_train} images (give at most {num_train})')
 
 
 def estimate_memory(values):

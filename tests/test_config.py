@@ -477,3 +477,36 @@ def test_restart_with_test_mode_is_refused():
   with pytest.raises(config.ConfigError, match='--restart'):
     config.parse(constants, ['prog', '--restart', '--mode=test'])
   assert config.parse(constants, ['prog', '--restart']).RESTART is True
+
+
+@pytest.mark.parametrize('module_name, argv, words', [
+    ('ntm_dnc', ['--config=0', '--lr=0.1'], ['--lr', '--config=1, 2 or 3', '--config=0']),
+    ('ntm_dnc', ['--config=1', '--max_repeats=3'], ['--max_repeats', '--config=0 or 2']),
+    ('ntm_dnc', ['--config=2', '--sharpen_epsilon=0.1'], ['--sharpen_epsilon', '--config=1']),
+    ('ntm_dnc', ['--machine='], ['--machine', 'non-empty']),
+    ('ntm_dnc', ['--timestamp=a/b'], ['--timestamp']),
+    ('ntm_dnc', ['--intra_op_threads=100000'], ['--intra_op_threads=100000', '256']),
+    ('recurrent_attention', ['--experiment=catch', '--num_train=5'], ['--num_train', 'catch']),
+    ('recurrent_attention', ['--num_clutter=3'], ['--num_clutter', '--experiment=cluttered']),
+    ('recurrent_attention', ['--experiment=catch', '--mnist_dir=/x'], ['--mnist_dir']),
+    ('recurrent_attention', ['--fixed_test_set'], ['--fixed_test_set', 'translated or cluttered']),
+    ('recurrent_attention', ['--batch_size=256', '--num_train=192'], ['--batch_size=256', '192']),
+])
+def test_ignored_or_inconsistent_flags_are_refused(module_name, argv, words):
+  import importlib
+  module = importlib.import_module(f'{module_name}.constants')
+  with pytest.raises(config.ConfigError) as error:
+    config.parse(module, ['prog'] + argv)
+  message = str(error.value)
+  assert '\n' not in message
+  for word in words:
+    assert word in message, (word, message)
+
+
+def test_applies_only_checks_given_flags_not_defaults():
+  from ntm_dnc import constants
+  assert config.parse(constants, ['prog', '--config=0']).CONFIG == 0  # defaults are fine
+  from recurrent_attention import constants as ra_constants
+  args = config.parse(ra_constants, ['prog', '--experiment=cluttered', '--num_clutter=3',
+                                     '--fixed_test_set'])
+  assert args.NUM_CLUTTER == 3 and args.FIXED_TEST_SET
