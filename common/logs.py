@@ -40,9 +40,16 @@ def writing(what, path):
 
 class _LogFileHandler(logging.FileHandler):
   """A log file whose write failures end the run (after its checkpoint is saved)
-  instead of printing logging's traceback and going on without a log."""
+  instead of printing logging's traceback and going on without a log. Only the
+  first failure raises, so that the lines logged while the run saves and stops
+  cannot stop the save."""
+
+  failed = False
 
   def handleError(self, record):
+    if self.failed:
+      return
+    self.failed = True
     error = sys.exc_info()[1]
     raise OutputError(f'cannot write the log {self.baseFilename}: {_one_line(error)}')
 

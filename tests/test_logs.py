@@ -95,6 +95,7 @@ def test_log_file_write_failure_raises_output_error(tmp_path):
     logger.info('second line')
   assert 'log.txt' in str(error.value)
   assert (tmp_path / 'log.txt').read_text().count('first line') == 1
+  logger.info('saving the checkpoint')  # what the run logs while it saves and stops
 
 
 def test_unopenable_log_file_is_an_output_error(tmp_path):

@@ -115,3 +115,24 @@ def test_verbose_logs_every_step(tmp_path):
   assert run(tmp_path, '--max_steps=2', '--verbose=1') == 0
   log = read_log(tmp_path)
   assert '[DEBUG   ]' in log and 'step 1: loss' in log and 'step 2: loss' in log
+
+
+def test_log_failure_ends_after_the_checkpoint_is_saved(tmp_path, capsys, monkeypatch):
+  from common import logs
+  real_setup = logs.setup_logger
+
+  def failing_later(path, **kwargs):  # the log file's stream breaks after the set-up lines
+    logger = real_setup(path, **kwargs)
+    handler = logger.handlers[-1]
+    real_emit = handler.emit
+    def emit(record):
+      if 'Step 3/' in record.getMessage():
+        handler.stream.close()
+      real_emit(record)
+    handler.emit = emit
+    return logger
+  monkeypatch.setattr(logs, 'setup_logger', failing_later)
+  assert run(tmp_path, '--max_steps=100', '--eval_freq=1000') == 1
+  error = capsys.readouterr().err.strip()
+  assert error.startswith('error: cannot write the log') and len(error.splitlines()) == 1
+  assert 'ckpt-3.index' in os.listdir(tmp_path)
