@@ -32,6 +32,11 @@ import tensorflow as tf
 from tensorflow.python.checkpoint import checkpoint_management
 
 _CONFIG_KEY = 'run_config/.ATTRIBUTES/VARIABLE_VALUE'
+_SETTINGS_KEY = '_settings'  # inside run_config: the run's other settings
+# Settings expected to change between a run and its resumption: not recorded, so
+# that they neither raise a warning nor make otherwise equal checkpoints differ.
+RESUME_MAY_CHANGE = ('MAX_STEPS', 'EPOCHS', 'MODE', 'RESTART', 'CHECKPOINT_DIR', 'MNIST_DIR',
+                     'VERBOSE', 'INTRA_OP_THREADS', 'VISUALIZE', 'SAVE_VIS_INTERVAL', 'PROG_FREQ')
 _CKPT_FILE = re.compile(r'^ckpt-(\d+)\.(index|data-\d+-of-\d+)$')
 STATE_FILE = 'checkpoint'
 DAMAGED_DIR, REPLACED_DIR = 'damaged', 'replaced'
@@ -74,21 +79,37 @@ class NumpyRNGState(tf.train.experimental.PythonState):
     self._set((name, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
 
 
+class JsonState(tf.train.experimental.PythonState):
+  """A dict of plain Python values (numbers, strings, lists) saved in a checkpoint,
+  e.g. a loop's running totals; `.value` is the dict."""
+
+  def __init__(self, **value):
+    self.value = value
+
+  def serialize(self):
+    return json.dumps(self.value)
+
+  def deserialize(self, string_value):
+    self.value = json.loads(string_value)
+
+
 def ensure_writable_dir(directory):
   """Create `directory` if needed and check a file can be written there.
 
   Raises:
     CheckpointError: with a one-line message naming the directory.
   """
+  probe = os.path.join(directory, '.write_test')
   try:
     os.makedirs(directory, exist_ok=True)
-    probe = os.path.join(directory, '.write_test')
     with open(probe, 'w') as handle:
       handle.write('ok')
-    os.remove(probe)
   except OSError as error:
     raise CheckpointError(f'checkpoint directory {directory!r} is not writable '
                           f'({error.strerror or error}); pass --checkpoint_dir=<a writable dir>')
+  finally:
+    if os.path.isfile(probe):
+      os.remove(probe)
 
 
 def checkpoint_files(directory):
@@ -107,6 +128,7 @@ def checkpoint_files(directory):
 
 def _one_line(error):
   text = ' '.join(str(error).split()) or type(error).__name__
+  text = re.sub(r'\{\{function_node [^}]*\}\}\s*', '', text)  # TensorFlow's op prefix
   return text if len(text) <= 300 else text[:297] + '...'
 
 
@@ -140,18 +162,34 @@ def verify_checkpoint(path):
     raise DamagedCheckpointError(f'{what} ({message})') from None
 
 
-def _move_aside(directory, names, folder):
-  """Moves `names` of `directory` into `directory/folder/<time>/`; returns that folder."""
-  target = os.path.join(directory, folder, time.strftime('%Y%m%d-%H%M%S'))
-  suffix = 1
-  while os.path.exists(target):
+def _free_path(path):
+  """`path`, or `path-2`, `path-3`, ... : the first name not taken."""
+  candidate, suffix = path, 1
+  while os.path.lexists(candidate):
     suffix += 1
-    target = os.path.join(directory, folder, time.strftime('%Y%m%d-%H%M%S') + f'-{suffix}')
-  os.makedirs(target)
-  for name in names:
-    source = os.path.join(directory, name)
-    if os.path.exists(source):
-      shutil.move(source, os.path.join(target, name))
+    candidate = f'{path}-{suffix}'
+  return candidate
+
+
+def _move_aside(directory, names, folder):
+  """Moves `names` of `directory` into `directory/folder/<time>/`; returns that folder.
+
+  Raises:
+    CheckpointError: the files cannot be moved (one line).
+  """
+  parent = os.path.join(directory, folder)
+  if os.path.lexists(parent) and not os.path.isdir(parent):  # a file where the folder goes
+    parent = _free_path(parent)
+  target = _free_path(os.path.join(parent, time.strftime('%Y%m%d-%H%M%S')))
+  try:
+    os.makedirs(target)
+    for name in names:
+      source = os.path.join(directory, name)
+      if os.path.lexists(source):
+        shutil.move(source, os.path.join(target, name))
+  except OSError as error:
+    raise CheckpointError(f'cannot move {", ".join(names)} of {directory} aside into {target} '
+                          f'({error.strerror or error}); nothing was deleted') from None
   return target
 
 
@@ -161,7 +199,12 @@ class CheckpointKeeper:
   Args:
     directory: where checkpoints go (`<CHECKPOINT_DIR>/ckpt-<n>`).
     config: dict of the settings that define the architecture/data; stored in
-      the checkpoint and compared on restore.
+      the checkpoint and compared on restore (a key the checkpoint does not record,
+      from an older version, is not compared).
+    settings: dict of every other setting of the run, also stored; a resumed run
+      whose settings differ gets a warning naming them (e.g. another --lr).
+    optional: names of `objects` that checkpoints of an older version lack; such a
+      checkpoint restores everything else (strictly) and leaves these as they are.
     max_to_keep: checkpoints kept on disk.
     data_rng: the numpy `RandomState` of the data stream to save (None: numpy's
       global RNG).
@@ -172,17 +215,22 @@ class CheckpointKeeper:
   """
 
   def __init__(self, directory, config, max_to_keep=3, data_rng=None, logger=None,
-               restart=False, **objects):
+               restart=False, settings=None, optional=(), **objects):
     self.directory = directory
     self.config = dict(config)
+    self.settings = {k: v for k, v in (settings or {}).items()
+                     if k not in self.config and k not in RESUME_MAY_CHANGE}
     self.max_to_keep = max_to_keep
     self.logger = logger
     self.restart = restart
     self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name='step')
-    self.run_config = tf.Variable(json.dumps(self.config, sort_keys=True), dtype=tf.string,
+    recorded = dict(self.config, **({_SETTINGS_KEY: self.settings} if self.settings else {}))
+    self.run_config = tf.Variable(json.dumps(recorded, sort_keys=True), dtype=tf.string,
                                   trainable=False, name='run_config')
-    self.checkpoint = tf.train.Checkpoint(step=self.step, run_config=self.run_config,
-                                          data_rng=NumpyRNGState(data_rng), **objects)
+    self.objects = dict(step=self.step, run_config=self.run_config,
+                        data_rng=NumpyRNGState(data_rng), **objects)
+    self.optional = tuple(optional)
+    self.checkpoint = tf.train.Checkpoint(**self.objects)
     self.manager = self._new_manager()
     self.restored_path = None
 
@@ -227,17 +275,34 @@ class CheckpointKeeper:
 
   def check_compatible(self, path):
     saved = self.saved_config(path)
-    keys = [k for k in sorted(set(saved) | set(self.config)) if saved.get(k) != self.config.get(k)]
+    saved_settings = saved.pop(_SETTINGS_KEY, {})
+    keys = [k for k in sorted(set(saved) | set(self.config))
+            if k in saved and saved.get(k) != self.config.get(k)]
     if keys:
-      diffs = '; '.join(f'{k}={saved.get(k)!r} (this run: {self.config.get(k)!r})' for k in keys)
+      shown = [f'{k}={saved.get(k)!r} (this run: {self.config.get(k)!r})' for k in keys[:5]]
+      more = f' and {len(keys) - 5} more' if len(keys) > 5 else ''
       raise CheckpointMismatchError(
-          f'checkpoint {path!r} was made with another configuration: {diffs}. Use the same '
-          f'settings, or --checkpoint_dir={self.suggested_directory(keys)} for this one')
+          f'checkpoint {path!r} was made with another configuration: {"; ".join(shown)}{more}. '
+          f'Use the same settings, or --checkpoint_dir={self.suggested_directory(keys[:5])} '
+          'for this one')
+    changed = [f'--{k.lower()}={self.settings[k]!r} (was {saved_settings[k]!r})'
+               for k in sorted(self.settings) if k in saved_settings
+               and k not in RESUME_MAY_CHANGE and saved_settings[k] != self.settings[k]]
+    if changed:
+      self._warn(f'resuming {path} with settings that differ from the run that saved it: '
+                 f'{", ".join(changed)}')
 
   def _restore_path(self, path):
     self.check_compatible(path)
+    checkpoint = self.checkpoint
+    if self.optional:
+      saved = tf.train.load_checkpoint(path).get_variable_to_shape_map()
+      missing = [name for name in self.optional if not any(k.startswith(name + '/') for k in saved)]
+      if missing:
+        checkpoint = tf.train.Checkpoint(**{k: v for k, v in self.objects.items()
+                                            if k not in missing})
     try:
-      self.checkpoint.restore(path).assert_consumed()
+      checkpoint.restore(path).assert_consumed()
     except (AssertionError, ValueError, tf.errors.OpError) as error:
       raise CheckpointError(f'checkpoint {path!r} does not fit this model: '
                             f'{_one_line(str(error).strip().splitlines()[0])}') from None
@@ -253,9 +318,12 @@ class CheckpointKeeper:
                  f'{target}; training from step 0')
     self.manager = self._new_manager()
 
-  def restore(self):
+  def restore(self, train=True):
     """Restores the newest readable checkpoint of the directory.
 
+    Args:
+      train: for training (damaged checkpoints are moved aside and the state file
+        rewritten); False (test mode) leaves the directory as it is.
     Returns:
       The restored step, or None when the directory holds no checkpoint (or
       `restart` was asked for).
@@ -281,13 +349,17 @@ class CheckpointKeeper:
         continue
       step = self._restore_path(path)
       self.restored_path = path
-      self._repair(path, damaged)
+      if train:
+        self._repair(path, damaged)
+      elif damaged:
+        self._warn(f'testing the older checkpoint {path}; the damaged one(s) stay where they are')
       return step
+    advice = ('Pass --restart to train from scratch (it moves them to '
+              f'{os.path.join(self.directory, REPLACED_DIR)}/), or another --checkpoint_dir'
+              if train else 'Nothing to test; pass another --checkpoint_dir')
     raise CheckpointError(
         f'none of the {len(candidates)} checkpoint(s) in {self.directory} can be read '
-        f'(newest: {damaged[0][1]}); nothing was changed. Pass --restart to train from scratch '
-        f'(they are kept in {os.path.join(self.directory, REPLACED_DIR)}/), or another '
-        '--checkpoint_dir')
+        f'(newest: {damaged[0][1]}); nothing was changed. {advice}')
 
   def _repair(self, restored, damaged):
     """Moves damaged checkpoints aside and rewrites the state file to list what is on disk."""
@@ -319,8 +391,17 @@ class CheckpointKeeper:
       self.manager = self._new_manager()
 
   def save(self, step):
+    """Saves checkpoint `step`. Raises CheckpointError (one line) when it cannot be
+    written, e.g. a full disk; the checkpoints saved before are kept."""
     self.step.assign(step)
-    path = self.manager.save(checkpoint_number=step)
+    try:
+      path = self.manager.save(checkpoint_number=step)
+    except (tf.errors.OpError, OSError) as error:
+      partial = os.path.join(self.directory, f'ckpt-{step}_temp')
+      shutil.rmtree(partial, ignore_errors=True)
+      message = _one_line(getattr(error, 'message', None) or error)
+      raise CheckpointError(f'cannot save checkpoint {step} in {self.directory} ({message}); '
+                            f'the last saved one ({self.latest or "none"}) is kept') from None
     self.restored_path = None
     return path
 

@@ -361,10 +361,12 @@ def parse_or_exit(module, argv=None):
 
 
 def as_dict(config, keys=None):
-  """The scalar constants of a parsed config (or only `keys`), for saving/comparing."""
+  """The scalar constants (UPPERCASE names) of a parsed config, or only `keys`, for
+  saving and comparing."""
   items = vars(config).items()
   return {name: value for name, value in items
-          if (keys is None or name in keys) and isinstance(value, (bool, int, float, str))}
+          if name.isupper() and (keys is None or name in keys)
+          and isinstance(value, (bool, int, float, str))}
 
 
 def set_intra_op_threads(threads):

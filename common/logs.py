@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import sys
 import time
 
@@ -24,7 +25,8 @@ class OutputError(RuntimeError):
 
 
 def _one_line(error):
-  return ' '.join(str(error).split()) or type(error).__name__
+  text = ' '.join(str(error).split()) or type(error).__name__
+  return re.sub(r'\{\{function_node [^}]*\}\}\s*', '', text)  # TensorFlow's op prefix
 
 
 @contextlib.contextmanager
@@ -71,8 +73,11 @@ def setup_logger(log_file, name='run', level=logging.INFO):
   logger.setLevel(level)
   logger.propagate = False
   for handler in list(logger.handlers):  # one set of handlers per run
-    handler.close()
     logger.removeHandler(handler)
+    try:
+      handler.close()
+    except (OSError, ValueError):  # a log file that had failed
+      pass
   formatter = logging.Formatter(LOG_FORMAT)
   with writing('the log', log_file):
     file_handler = _LogFileHandler(log_file, mode='a')
@@ -168,6 +173,7 @@ class ResultsFile:
 
   def __init__(self, path, resume_step, logger=None):
     self.path = path
+    self.records = []  # the records kept, in order (e.g. for what progress lines show)
     kept, superseded = [], []
     if os.path.exists(path):
       with writing('results', path):
@@ -182,7 +188,11 @@ class ResultsFile:
         except (ValueError, KeyError, TypeError):
           superseded.append(line)
           continue
-        (kept if step <= resume_step else superseded).append(line)
+        if step <= resume_step:
+          kept.append(line)
+          self.records.append(record)
+        else:
+          superseded.append(line)
     if superseded:
       aside = os.path.splitext(path)[0] + '.superseded.jsonl'
       with writing('results', aside):
@@ -201,6 +211,7 @@ class ResultsFile:
     with writing('results', self.path):
       with open(self.path, 'a') as handle:
         handle.write(json.dumps(record) + '\n')
+    self.records.append(record)
 
 
 class Summaries:

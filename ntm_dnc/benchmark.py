@@ -46,7 +46,7 @@ def _build(flags):
   args = config.parse(constants, ['benchmark', '--checkpoint_dir=/tmp/ntm_dnc_benchmark'] + flags)
   agent_type, env_type, circuit_type = factory.resolve(args)
   from common import seeding
-  seeding.seed_everything(args.SEED)  # weight initialisation and op determinism, as main.py
+  seeding.seed_everything(args.SEED, DETERMINISTIC[0])  # weights, op determinism, as main.py
   logger = logging.getLogger('benchmark')
   logger.addHandler(logging.NullHandler())
   logger.propagate = False
@@ -125,8 +125,11 @@ def main():
   parser.add_argument('--threads', default='1,0', help='intra-op threads to try; 0 = default')
   parser.add_argument('--modes', default='graph,xla', help='compile modes to try')
   parser.add_argument('--max_steps', type=int, default=100000)
+  parser.add_argument('--nondeterministic', action='store_true',
+                      help='TensorFlow op determinism off (main.py always has it on)')
   parser.add_argument('--worker', default='', help=argparse.SUPPRESS)
   opts, extra = parser.parse_known_args()
+  DETERMINISTIC[0] = not opts.nondeterministic
   EXTRA_FLAGS.extend(extra)  # any main.py flag, e.g. --jit_compile --nounroll
   if opts.worker:
     name, mode, threads = opts.worker.split(':')
@@ -147,10 +150,12 @@ def main():
   for name, mode, threads in jobs:  # a fresh process each: thread settings are per process
     command = [sys.executable, os.path.abspath(__file__), f'--worker={name}:{mode}:{threads}',
                f'--max_steps={opts.max_steps}'] + extra + (['--converge'] if opts.converge else [])
+    command += ['--nondeterministic'] if opts.nondeterministic else []
     subprocess.run(command, check=True)
 
 
 EXTRA_FLAGS = []
+DETERMINISTIC = [True]  # set from --nondeterministic
 CONVERGE_CONFIGS = {
     'ntm_copy': ['--config=1'],
     'dnc_repeat_copy': ['--config=2'],

@@ -133,6 +133,7 @@ APPLIES_ONLY = {
 ARCHITECTURE_KEYS = (
     'CONFIG', 'LEN_WORD', 'HIDDEN_DIM', 'NUM_WRITE_HEADS', 'NUM_READ_HEADS',
     'MEM_HEI', 'MEM_WID', 'NUM_ALLOWED_SHIFTS',
+    'SEED',  # a run resumed with another seed would be neither seed's run
 )
 
 # Per-env and per-circuit defaults (spec section 5) used where the constant is 0.

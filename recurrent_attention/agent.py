@@ -20,7 +20,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from common import seeding
+from common import config, seeding
 from common.checkpoint import CheckpointError, CheckpointKeeper, StopOnInterrupt
 from common.data import canvases
 from common.data.mnist import load_mnist
@@ -62,8 +62,10 @@ class Agent:
     self.optimizer = TorchAdam(self.variables, lr=self.learning_rate(1), eps=1e-8)
     self.keeper = CheckpointKeeper(args.CHECKPOINT_DIR, run_config, args.MAX_KEEP_CHECKPOINTS,
                                    logger=logger, restart=args.RESTART and args.MODE == 'train',
+                                   settings=config.as_dict(args),
                                    model=self.model, optimizer=self.optimizer, rng=self.rng,
-                                   epoch_totals=self.epoch_totals)
+                                   epoch_totals=self.epoch_totals,
+                                   optional=('epoch_totals',))  # new in this version
     self.results = None
     self.saved_step = None
     self._log_architecture()
@@ -151,7 +153,7 @@ class Agent:
     self.results.append(record)
 
   def _restored_for_test(self):
-    step = self.keeper.restore()
+    step = self.keeper.restore(train=False)
     if step is None:
       raise CheckpointError(f'no checkpoint in {self.args.CHECKPOINT_DIR!r} to test; train '
                             'first (--mode=train) or pass --checkpoint_dir')
@@ -291,6 +293,9 @@ class ClassificationAgent(Agent):
     at the end of each; `self.step` follows the steps done."""
     a, log = self.args, self.logger
     self.step = step
+    whole = [r for r in self.results.records if r.get('complete_epoch') and 'test_accuracy' in r]
+    if whole:  # resumed: the progress lines show what they showed before the stop
+      self.last_test_accuracy = whole[-1]['test_accuracy']
     while step < max_steps and not interrupt.requested:
       epoch, first_batch = step // per_epoch + 1, step % per_epoch
       self.optimizer.lr.assign(self.learning_rate(epoch))

@@ -17,8 +17,13 @@ def checkpoint_tensors(path):
           if 'save_counter' not in key}
 
 
-def assert_same_checkpoint(path_a, path_b):
+def assert_same_checkpoint(path_a, path_b, ignore=()):
+  """Every tensor equal, but those whose key starts with one of `ignore` (e.g. the
+  recorded settings 'run_config' of runs that differ in a setting on purpose)."""
   a, b = checkpoint_tensors(path_a), checkpoint_tensors(path_b)
+  for key in [k for k in a if k.startswith(tuple(ignore))]:
+    a.pop(key)
+    b.pop(key, None)
   assert sorted(a) == sorted(b)
   for key in a:
     if isinstance(a[key], np.ndarray) and a[key].dtype.kind == 'f':

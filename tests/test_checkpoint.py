@@ -254,3 +254,89 @@ def test_save_schedule_steps_and_minutes():
   schedule.saved()
   assert not schedule.due(12)
   assert not SaveSchedule(0, 0.0).due(10)
+
+
+def test_failed_save_is_one_line_and_keeps_the_last(tmp_path, monkeypatch):
+  saved_run(tmp_path, steps=(1,))
+  _, _, keeper = restored_weights(str(tmp_path))
+  partial = tmp_path / 'ckpt-2_temp'
+  partial.mkdir()
+
+  def full_disk(**kwargs):
+    raise tf.errors.ResourceExhaustedError(None, None, '{{function_node __wrapped__SaveV2}} '
+                                           'ckpt-2_temp/part-0: No space left on device')
+  monkeypatch.setattr(keeper.manager, 'save', full_disk)
+  with pytest.raises(CheckpointError) as error:
+    keeper.save(2)
+  message = str(error.value)
+  assert 'No space left on device' in message and 'ckpt-1' in message and '\n' not in message
+  assert 'function_node' not in message
+  assert not partial.exists()
+
+
+@pytest.mark.parametrize('folder', ['damaged', 'replaced'])
+def test_a_file_where_the_aside_folder_goes(tmp_path, folder):
+  saved_run(tmp_path, steps=(1, 2))
+  (tmp_path / folder).write_text('in the way')
+  if folder == 'damaged':
+    open(data_file(tmp_path, 2), 'wb').close()
+    step, _, _ = restored_weights(str(tmp_path))
+    assert step == 1
+  else:
+    assert restored_weights(str(tmp_path), restart=True)[0] is None
+  assert (tmp_path / folder).read_text() == 'in the way'
+  moved = [f for _, _, files in os.walk(tmp_path / f'{folder}-2') for f in files]
+  assert 'ckpt-2.index' in moved
+
+
+def test_test_mode_leaves_a_damaged_directory_as_it_is(tmp_path):
+  saved_run(tmp_path, steps=(1, 2))
+  open(data_file(tmp_path, 2), 'wb').close()
+  before = sorted(os.listdir(tmp_path))
+  layer, _, keeper = build(tmp_path)
+  assert keeper.restore(train=False) == 1
+  assert sorted(os.listdir(tmp_path)) == before
+
+
+def test_resume_with_other_settings_warns(tmp_path):
+  layer = torch_dense(3, 4, 'dense')
+  keeper = CheckpointKeeper(str(tmp_path), {'UNITS': 3}, settings={'LR': 0.1, 'MAX_STEPS': 5},
+                            model=layer)
+  keeper.save(1)
+  warnings = []
+
+  class Log:
+    warning = staticmethod(warnings.append)
+  other = CheckpointKeeper(str(tmp_path), {'UNITS': 3, 'NEW_KEY': 1}, logger=Log(),
+                           settings={'LR': 0.5, 'MAX_STEPS': 9}, model=torch_dense(3, 4, 'dense'))
+  assert other.restore() == 1  # NEW_KEY: not recorded by the older checkpoint, not compared
+  assert len(warnings) == 1 and '--lr=0.5 (was 0.1)' in warnings[0]
+  assert 'max_steps' not in warnings[0]
+
+
+def test_long_mismatch_lists_five(tmp_path):
+  _, _, keeper = build(tmp_path, {f'K{i}': i for i in range(9)})
+  keeper.save(1)
+  _, _, other = build(tmp_path, {f'K{i}': -i - 1 for i in range(9)})
+  with pytest.raises(CheckpointMismatchError) as error:
+    other.restore()
+  assert 'and 4 more' in str(error.value) and 'K5=' not in str(error.value)
+
+
+def test_writable_dir_probe_is_removed(tmp_path):
+  ensure_writable_dir(str(tmp_path))
+  assert os.listdir(tmp_path) == []
+
+
+def test_optional_object_missing_from_an_older_checkpoint(tmp_path):
+  layer = torch_dense(3, 4, 'dense')
+  CheckpointKeeper(str(tmp_path), {'UNITS': 3}, model=layer).save(1)  # the older version
+  extra = tf.Variable([7.0, 7.0])
+  newer = CheckpointKeeper(str(tmp_path), {'UNITS': 3}, model=torch_dense(3, 4, 'dense'),
+                           extra=extra, optional=('extra',))
+  assert newer.restore() == 1
+  assert extra.numpy().tolist() == [7.0, 7.0]
+  strict = CheckpointKeeper(str(tmp_path), {'UNITS': 3}, model=torch_dense(3, 4, 'dense'),
+                            extra=tf.Variable([0.0, 0.0]))
+  with pytest.raises(CheckpointError, match='does not fit'):
+    strict.restore()

@@ -599,3 +599,14 @@ def test_real_mnist_verified_and_one_changed_byte_named(tmp_path, no_env):
                          "re-download", "verify=False")
   loaded = load_mnist(str(tmp_path), download=False, verify=False)
   assert loaded.test_labels[17] == (data.test_labels[17] + 1) % 10
+
+
+def test_directory_in_place_of_a_file_is_named(tmp_path):
+  from common.data.mnist import MnistError, load_mnist
+  from mnist_testing import write_synthetic_mnist
+  write_synthetic_mnist(str(tmp_path))
+  os.remove(tmp_path / 't10k-labels-idx1-ubyte.gz')
+  (tmp_path / 't10k-labels-idx1-ubyte.gz').mkdir()
+  with pytest.raises(MnistError) as error:
+    load_mnist(str(tmp_path), download=False)
+  assert 'is not a file' in str(error.value) and 't10k-labels-idx1-ubyte.gz' in str(error.value)

@@ -51,9 +51,13 @@ def test_resumed_inside_an_epoch_equals_uninterrupted(straight, tmp_path):
   assert_same_checkpoint(os.path.join(straight, 'ckpt-15'), os.path.join(tmp_path, 'ckpt-15'))
   resumed = results(str(tmp_path))
   assert [(r['epoch'], r['step']) for r in resumed] == [(1, 6), (2, 8), (2, 12), (3, 15)]
-  # The epochs that ran whole in both runs have the same training and test figures.
+  # The epochs that ran whole in both runs have the same training and test figures,
+  # and the progress lines after the resume are the uninterrupted run's.
   assert [r for r in resumed if r['step'] in (12, 15)] == [r for r in results(straight)
                                                             if r['step'] in (12, 15)]
+  after = lambda d: [l for l in loss_lines(d) if any(f'Step {s}/15' in l for s in (10, 12, 14))]
+  assert after(str(tmp_path)) == after(straight) and len(after(straight)) == 3
+  assert 'last_test_accuracy' in after(straight)[-1]
 
 
 def test_visualisation_interval_does_not_change_training(straight, tmp_path):

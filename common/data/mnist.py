@@ -219,6 +219,9 @@ def _find_file(directory: str, name: str) -> Optional[str]:
     path = os.path.join(directory, candidate)
     if os.path.isfile(path):
       return path
+    if os.path.exists(path):
+      raise MnistError(f"{path} is not a file (a directory?); move it away so that the MNIST "
+                       f"file {candidate} can be read or downloaded there")
   return None
 
 

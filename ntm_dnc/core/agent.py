@@ -11,8 +11,9 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from common import seeding, visualize
-from common.checkpoint import CheckpointError, CheckpointKeeper, SaveSchedule, StopOnInterrupt
+from common import config, seeding, visualize
+from common.checkpoint import (CheckpointError, CheckpointKeeper, JsonState, SaveSchedule,
+                               StopOnInterrupt)
 from common.logs import OutputError, Progress, Summaries, format_duration
 from common.optim import TorchRMSprop
 
@@ -115,13 +116,19 @@ class SLAgent(Agent):
   def __init__(self, args, env_prototype, circuit_prototype, logger, run_config):
     super().__init__(args, env_prototype, circuit_prototype, logger)
     self.eval_env = env_prototype(args, None)
+    # The progress window's per-step values and the totals behind the "Training
+    # Stats: avg_loss" lines, so that a resumed run prints what the uninterrupted one would.
+    self.train_stats = JsonState(losses=[], errors=[], total_loss=0.0, total_count=0)
     self.variables = self.circuit.trainable_variables
     self.optimizer = TorchRMSprop(self.variables, lr=args.LR, alpha=args.OPTIM_ALPHA,
                                   eps=args.OPTIM_EPS)
     self.keeper = CheckpointKeeper(args.CHECKPOINT_DIR, run_config, args.MAX_KEEP_CHECKPOINTS,
                                    data_rng=self.env.rng, logger=logger,
                                    restart=args.RESTART and args.MODE == 'train',
-                                   circuit=self.circuit, optimizer=self.optimizer)
+                                   settings=config.as_dict(args),
+                                   circuit=self.circuit, optimizer=self.optimizer,
+                                   train_stats=self.train_stats,
+                                   optional=('train_stats',))  # new in this version
     self.train_step = tf.function(self._train_step, jit_compile=args.JIT_COMPILE)
     self.eval_step = tf.function(self._eval_step, jit_compile=args.JIT_COMPILE)
     self.trace_step = tf.function(self._trace_step)
@@ -178,8 +185,10 @@ class SLAgent(Agent):
     saving = SaveSchedule(args.SAVE_INTERVAL, args.SAVE_INTERVAL_MINUTES)
     log.info('<===================================> Training ...')
     start = time.perf_counter()
-    losses, errors = [], []
-    total_loss, total_count = 0.0, 0
+    stats = self.train_stats.value if step else {}
+    losses = [np.float32(v) for v in stats.get('losses', [])]
+    errors = [np.float32(v) for v in stats.get('errors', [])]
+    total_loss, total_count = stats.get('total_loss', 0.0), stats.get('total_count', 0)
     self.saved_step = step
     with StopOnInterrupt() as interrupt:
       try:
@@ -220,6 +229,7 @@ class SLAgent(Agent):
             summaries.scalars(step, eval_loss=eval_loss, eval_bit_errors=eval_bits)
           if (evaluate and not args.SAVE_INTERVAL) or saving.due(step):
             self._check_finite(float(np.mean(losses)) if losses else 0.0, step, 'training')
+            self._keep_stats(losses, errors, total_loss, total_count)
             self._save(step)
             saving.saved()
             if evaluate:
@@ -227,13 +237,21 @@ class SLAgent(Agent):
           if args.SAVE_VIS_INTERVAL and step % args.SAVE_VIS_INTERVAL == 0:
             self._visualize(batch, visualize.step_dir(args.CHECKPOINT_DIR, step))
       except OutputError:
+        self._keep_stats(losses, errors, total_loss, total_count)
         self._save_unsaved(step, losses)  # the error ends the run after progress is saved
         raise
+      self._keep_stats(losses, errors, total_loss, total_count)
       self._save_unsaved(step, losses)
       if interrupt.requested:
         log.info(f'Interrupted at step {step}; checkpoint saved, run again to resume.')
     log.info(f'total time: {format_duration(time.perf_counter() - start)}')
     return step
+
+  def _keep_stats(self, losses, errors, total_loss, total_count):
+    """What the next checkpoint records of the progress window and the running totals."""
+    self.train_stats.value = dict(losses=[float(v) for v in losses],
+                                  errors=[float(v) for v in errors],
+                                  total_loss=total_loss, total_count=total_count)
 
   def _save_unsaved(self, step, losses):
     if step != self.saved_step:
@@ -255,7 +273,7 @@ class SLAgent(Agent):
 
   def test_model(self):
     args, log = self.args, self.logger
-    step = self.keeper.restore()
+    step = self.keeper.restore(train=False)
     if step is None:
       raise CheckpointError(f'no checkpoint in {args.CHECKPOINT_DIR!r} to test; '
                             'train first (--mode=train) or pass --checkpoint_dir')
