@@ -129,6 +129,7 @@ def checkpoint_files(directory):
 def _one_line(error):
   text = ' '.join(str(error).split()) or type(error).__name__
   text = re.sub(r'\{\{function_node [^}]*\}\}\s*', '', text)  # TensorFlow's op prefix
+  text = re.sub(r'\s*name:\s*$', '', text)  # and its empty op-name suffix
   return text if len(text) <= 300 else text[:297] + '...'
 
 
@@ -278,6 +279,12 @@ class CheckpointKeeper:
     saved_settings = saved.pop(_SETTINGS_KEY, {})
     keys = [k for k in sorted(set(saved) | set(self.config))
             if k in saved and saved.get(k) != self.config.get(k)]
+    foreign = [k for k in sorted(saved) if k not in self.config]
+    if foreign:
+      raise CheckpointMismatchError(
+          f'checkpoint {path!r} was made by another program or subproject (it records '
+          f'{", ".join(foreign[:5])}{" ..." if len(foreign) > 5 else ""}, which this run does '
+          'not have); pass another --checkpoint_dir')
     if keys:
       shown = [f'{k}={saved.get(k)!r} (this run: {self.config.get(k)!r})' for k in keys[:5]]
       more = f' and {len(keys) - 5} more' if len(keys) > 5 else ''
@@ -400,8 +407,10 @@ class CheckpointKeeper:
       partial = os.path.join(self.directory, f'ckpt-{step}_temp')
       shutil.rmtree(partial, ignore_errors=True)
       message = _one_line(getattr(error, 'message', None) or error)
+      kept = (f'the last saved one ({self.latest}) is kept' if self.latest
+              else 'no checkpoint was saved before')
       raise CheckpointError(f'cannot save checkpoint {step} in {self.directory} ({message}); '
-                            f'the last saved one ({self.latest or "none"}) is kept') from None
+                            f'{kept}') from None
     self.restored_path = None
     return path
 

@@ -26,7 +26,8 @@ class OutputError(RuntimeError):
 
 def _one_line(error):
   text = ' '.join(str(error).split()) or type(error).__name__
-  return re.sub(r'\{\{function_node [^}]*\}\}\s*', '', text)  # TensorFlow's op prefix
+  text = re.sub(r'\{\{function_node [^}]*\}\}\s*', '', text)  # TensorFlow's op prefix
+  return re.sub(r'\s*name:\s*$', '', text)  # and its empty op-name suffix
 
 
 @contextlib.contextmanager

@@ -340,3 +340,13 @@ def test_optional_object_missing_from_an_older_checkpoint(tmp_path):
                             extra=tf.Variable([0.0, 0.0]))
   with pytest.raises(CheckpointError, match='does not fit'):
     strict.restore()
+
+
+def test_another_programs_checkpoint_is_named_so(tmp_path):
+  _, _, keeper = build(tmp_path, {'CONFIG': 1, 'MEM_HEI': 16})
+  keeper.save(1)
+  _, _, other = build(tmp_path, {'EXPERIMENT': 'centered'})
+  with pytest.raises(CheckpointMismatchError) as error:
+    other.restore()
+  message = str(error.value)
+  assert 'another program' in message and 'CONFIG' in message and 'None' not in message
