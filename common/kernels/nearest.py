@@ -1,0 +1,187 @@
+"""Nearest-neighbour reads from a preallocated key-value store (a DND).
+
+The store is a ring buffer per batch element: `keys [B, L, Dk]`, `values [B, L, Dv]`,
+with `count [B]` slots in use and `position [B]`, the slot the next write goes
+to. Slots are filled in order and, once all L are in use, the oldest is
+overwritten first (FIFO), so the insertion order of slot `i` is
+`(i - position) mod L` when the store is full and `i` otherwise.
+
+Similarities follow PyTorch's functions, which qihongl/dnd-lstm uses:
+- `'l2'`: `-||q - k + eps||_2` and `'l1'`: `-||q - k + eps||_1`, with eps = 1e-6
+  added to every component of the difference (`torch.nn.functional.pairwise_distance`),
+  so an exact match has distance `1e-6 * sqrt(Dk)` (l2), not 0;
+- `'cosine'`: `q.k / (max(||q||, 1e-8) * max(||k||, 1e-8))`.
+
+`nearest` is the original's 1-NN: the highest similarity, ties resolved as its
+`argmax` over a Python list does, in favour of the oldest entry. `knn_weights` is
+NEC's kernel-weighted k-NN (Pritzel et al. 2017): the k nearest by L2 distance,
+weighted by `1 / (d^2 + delta)` and normalised. Reads carry no gradient into the
+store: callers pass `tf.stop_gradient` of what they store (the original detaches
+keys and values).
+
+Shapes: `B` batch (independent stores), `L` capacity, `Dk` key width, `Dv`
+value width, `K` neighbours.
+"""
+import tensorflow as tf
+
+KERNELS = ('l2', 'l1', 'cosine')
+PAIRWISE_EPS = 1e-6   # torch.nn.functional.pairwise_distance's eps
+COSINE_EPS = 1e-8     # torch.nn.functional.cosine_similarity's eps
+
+
+def check_kernel(kernel):
+  if kernel not in KERNELS:
+    raise ValueError(f'unknown kernel {kernel!r}; choose one of: {", ".join(KERNELS)}')
+
+
+def similarity(queries, keys, kernel='l2'):
+  """Similarity of each query to every key of its own store.
+
+  Args:
+    queries: `[B, Dk]`.
+    keys: `[B, L, Dk]`.
+    kernel: 'l2', 'l1' (negative distances) or 'cosine'.
+  Returns:
+    `[B, L]`, larger is more similar.
+  """
+  check_kernel(kernel)
+  if kernel == 'cosine':
+    dots = tf.einsum('bd,bld->bl', queries, keys)
+    query_norm = tf.maximum(tf.norm(queries, axis=-1, keepdims=True), COSINE_EPS)  # [B, 1]
+    key_norm = tf.maximum(tf.norm(keys, axis=-1), COSINE_EPS)                       # [B, L]
+    return dots / (query_norm * key_norm)
+  difference = queries[:, None, :] - keys + PAIRWISE_EPS
+  if kernel == 'l1':
+    return -tf.reduce_sum(tf.abs(difference), axis=-1)
+  return -tf.sqrt(tf.reduce_sum(tf.square(difference), axis=-1))
+
+
+def slots_in_use(count, capacity):
+  """`[B, L]` bool: the slots that hold an entry (the first `count` ones).
+
+  Args:
+    count: `[B]` int, entries stored (0..L).
+    capacity: L, a Python int.
+  """
+  return tf.range(capacity)[None, :] < tf.cast(count, tf.int32)[:, None]
+
+
+def insertion_order(count, position, capacity):
+  """`[B, L]` int32: 0 for the oldest entry, 1 for the next, ... (unused slots
+  come after every used one).
+
+  Args:
+    count: `[B]` int, entries stored.
+    position: `[B]` int, the slot the next write goes to.
+    capacity: L, a Python int.
+  """
+  slots = tf.range(capacity)[None, :]
+  count, position = tf.cast(count, tf.int32)[:, None], tf.cast(position, tf.int32)[:, None]
+  full = count >= capacity
+  # A full ring's oldest entry is at `position` (the next to be overwritten).
+  return tf.where(full, tf.math.floormod(slots - position, capacity), slots)
+
+
+def nearest(queries, keys, count, position, kernel='l2'):
+  """The original's 1-NN: the most similar stored key, the oldest on ties.
+
+  Args:
+    queries: `[B, Dk]`.
+    keys: `[B, L, Dk]`.
+    count: `[B]` int, entries stored.
+    position: `[B]` int, the next write slot.
+    kernel: see `similarity`.
+  Returns:
+    `(index [B] int32, best [B] similarity of that entry, found [B] bool)`;
+    where nothing is stored, `found` is False, `index` 0 and `best` -inf.
+  """
+  capacity = keys.shape[1]
+  scores = similarity(queries, keys, kernel)
+  used = slots_in_use(count, capacity)
+  scores = tf.where(used, scores, tf.constant(float('-inf'), scores.dtype))
+  best = tf.reduce_max(scores, axis=-1)                                        # [B]
+  ties = used & tf.equal(scores, best[:, None])
+  order = insertion_order(count, position, capacity)
+  order = tf.where(ties, order, capacity)          # only tied, used slots compete
+  index = tf.argmin(order, axis=-1, output_type=tf.int32)
+  found = tf.cast(count, tf.int32) > 0
+  return tf.where(found, index, 0), best, found
+
+
+def gather_values(values, index, found):
+  """The values at `index`, zeros where nothing was found (the original's empty read).
+
+  Args:
+    values: `[B, L, Dv]`.
+    index: `[B]` int32.
+    found: `[B]` bool.
+  Returns:
+    `[B, Dv]`.
+  """
+  read = tf.gather(values, index, batch_dims=1)
+  return tf.where(found[:, None], read, tf.zeros_like(read))
+
+
+def knn_weights(queries, keys, count, k, delta=1e-3):
+  """NEC's kernel-weighted k-NN: the k nearest keys by L2 and their weights.
+
+  w_i = (1 / (||q - k_i||^2 + delta)) / sum_j (1 / (||q - k_j||^2 + delta)) over the
+  k nearest stored keys (fewer if fewer are stored: the missing ones get weight 0).
+
+  Args:
+    queries: `[B, Dk]`.
+    keys: `[B, L, Dk]`.
+    count: `[B]` int, entries stored.
+    k: K, a Python int <= L.
+    delta: the kernel's offset (NEC: 1e-3).
+  Returns:
+    `(indices [B, K] int32, weights [B, K])`; weights sum to 1 where anything
+    is stored and are all 0 where nothing is.
+  """
+  capacity = keys.shape[1]
+  if not 1 <= k <= capacity:
+    raise ValueError(f'k={k} must be between 1 and the capacity {capacity}')
+  squared = tf.reduce_sum(tf.square(queries[:, None, :] - keys), axis=-1)    # [B, L]
+  used = slots_in_use(count, capacity)
+  kernel = tf.where(used, 1.0 / (squared + delta), tf.zeros_like(squared))
+  # Largest kernel = nearest; top_k keeps the lower index first on ties.
+  top, indices = tf.math.top_k(kernel, k=k)
+  total = tf.reduce_sum(top, axis=-1, keepdims=True)
+  weights = tf.math.divide_no_nan(top, total)
+  return indices, weights
+
+
+def weighted_read(values, indices, weights):
+  """`sum_i w_i v_i`: the kernel-weighted read of `knn_weights`.
+
+  Args:
+    values: `[B, L, Dv]`.
+    indices: `[B, K]` int32.
+    weights: `[B, K]`.
+  Returns:
+    `[B, Dv]`.
+  """
+  neighbours = tf.gather(values, indices, batch_dims=1)                     # [B, K, Dv]
+  return tf.einsum('bk,bkd->bd', weights, neighbours)
+
+
+def write(keys, values, count, position, new_key, new_value, enabled):
+  """Appends one entry per store (FIFO: overwriting the oldest once full).
+
+  Args:
+    keys: `[B, L, Dk]`; values: `[B, L, Dv]`.
+    count, position: `[B]` int32.
+    new_key: `[B, Dk]`; new_value: `[B, Dv]` (pass them through `tf.stop_gradient`).
+    enabled: `[B]` bool, which stores write (the original's `encoding_off` is False).
+  Returns:
+    `(keys, values, count, position)` after the write.
+  """
+  capacity = keys.shape[1]
+  slot = tf.one_hot(position, capacity, on_value=True, off_value=False)   # [B, L]
+  slot = slot & enabled[:, None]
+  keys = tf.where(slot[:, :, None], new_key[:, None, :], keys)
+  values = tf.where(slot[:, :, None], new_value[:, None, :], values)
+  written = tf.cast(enabled, count.dtype)
+  count = tf.minimum(count + written, capacity)
+  position = tf.math.floormod(position + written, capacity)
+  return keys, values, count, position
