@@ -31,6 +31,8 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.python.checkpoint import checkpoint_management
 
+from common.logs import one_line
+
 _CONFIG_KEY = 'run_config/.ATTRIBUTES/VARIABLE_VALUE'
 _SETTINGS_KEY = '_settings'  # inside run_config: the run's other settings
 # Settings expected to change between a run and its resumption: not recorded, so
@@ -126,13 +128,6 @@ def checkpoint_files(directory):
   return found
 
 
-def _one_line(error):
-  text = ' '.join(str(error).split()) or type(error).__name__
-  text = re.sub(r'\{\{function_node [^}]*\}\}\s*', '', text)  # TensorFlow's op prefix
-  text = re.sub(r'\s*name:\s*$', '', text)  # and its empty op-name suffix
-  return text if len(text) <= 300 else text[:297] + '...'
-
-
 def verify_checkpoint(path):
   """Reads every tensor of checkpoint `path` (TensorFlow checks each one's
   checksum); raises `DamagedCheckpointError` naming the file and what is wrong."""
@@ -151,7 +146,7 @@ def verify_checkpoint(path):
   # A truncated data file raises IndexError from the bundle reader, a flipped
   # byte a DataLossError (checksum), a damaged index an OpError.
   except Exception as error:  # pylint: disable=broad-except
-    message = _one_line(error)
+    message = one_line(error)
     if 'checksum' in message.lower():
       what = f'{", ".join(data_files)} is corrupt (its checksum does not match)'
     elif isinstance(error, IndexError) or 'less bytes' in message.lower():
@@ -241,7 +236,7 @@ class CheckpointKeeper:
     except (ValueError, tf.errors.OpError) as error:  # e.g. an empty state file
       target = _move_aside(self.directory, [STATE_FILE], DAMAGED_DIR)
       self._warn(f'the checkpoint state file {os.path.join(self.directory, STATE_FILE)} is '
-                 f'unreadable ({_one_line(error)}); moved to {target}, the checkpoints are '
+                 f'unreadable ({one_line(error)}); moved to {target}, the checkpoints are '
                  'found from their own files')
       return tf.train.CheckpointManager(self.checkpoint, self.directory, self.max_to_keep)
 
@@ -266,7 +261,7 @@ class CheckpointKeeper:
       raw = tf.train.load_checkpoint(path).get_tensor(_CONFIG_KEY)
     except Exception as error:  # pylint: disable=broad-except
       raise DamagedCheckpointError(f'cannot read the settings stored in {path!r} '
-                                   f'({_one_line(error)})') from None
+                                   f'({one_line(error)})') from None
     return json.loads(raw.decode() if isinstance(raw, bytes) else raw)
 
   def suggested_directory(self, diffs):
@@ -312,7 +307,7 @@ class CheckpointKeeper:
       checkpoint.restore(path).assert_consumed()
     except (AssertionError, ValueError, tf.errors.OpError) as error:
       raise CheckpointError(f'checkpoint {path!r} does not fit this model: '
-                            f'{_one_line(str(error).strip().splitlines()[0])}') from None
+                            f'{one_line(str(error).strip().splitlines()[0])}') from None
     return int(self.step.numpy())
 
   def _set_aside_everything(self):
@@ -406,7 +401,7 @@ class CheckpointKeeper:
     except (tf.errors.OpError, OSError) as error:
       partial = os.path.join(self.directory, f'ckpt-{step}_temp')
       shutil.rmtree(partial, ignore_errors=True)
-      message = _one_line(getattr(error, 'message', None) or error)
+      message = one_line(getattr(error, 'message', None) or error)
       kept = (f'the last saved one ({self.latest}) is kept' if self.latest
               else 'no checkpoint was saved before')
       raise CheckpointError(f'cannot save checkpoint {step} in {self.directory} ({message}); '

@@ -24,10 +24,13 @@ class OutputError(RuntimeError):
   """A run's own output (log, results, figure) could not be written."""
 
 
-def _one_line(error):
+def one_line(error, limit=300):
+  """An error (or text) as one line for a message: TensorFlow's op decorations
+  removed, at most `limit` characters."""
   text = ' '.join(str(error).split()) or type(error).__name__
   text = re.sub(r'\{\{function_node [^}]*\}\}\s*', '', text)  # TensorFlow's op prefix
-  return re.sub(r'\s*name:\s*$', '', text)  # and its empty op-name suffix
+  text = re.sub(r'\s*name:\s*$', '', text)  # and its empty op-name suffix
+  return text if len(text) <= limit else text[:limit - 3] + '...'
 
 
 @contextlib.contextmanager
@@ -38,7 +41,7 @@ def writing(what, path):
   except OutputError:
     raise
   except Exception as error:  # pylint: disable=broad-except  (OSError, cv2.error, PIL, ...)
-    raise OutputError(f'cannot write {what} {path}: {_one_line(error)}') from None
+    raise OutputError(f'cannot write {what} {path}: {one_line(error)}') from None
 
 
 class _LogFileHandler(logging.FileHandler):
@@ -54,7 +57,7 @@ class _LogFileHandler(logging.FileHandler):
       return
     self.failed = True
     error = sys.exc_info()[1]
-    raise OutputError(f'cannot write the log {self.baseFilename}: {_one_line(error)}')
+    raise OutputError(f'cannot write the log {self.baseFilename}: {one_line(error)}')
 
 
 class _ConsoleHandler(logging.StreamHandler):
