@@ -19,7 +19,9 @@ Saved progress is never lost or overwritten:
   (the `RESTART` constant) starts from step 0 after moving every checkpoint to
   `replaced/<time>/`.
 """
+import base64
 import glob
+import io
 import json
 import os
 import re
@@ -37,8 +39,9 @@ _CONFIG_KEY = 'run_config/.ATTRIBUTES/VARIABLE_VALUE'
 _SETTINGS_KEY = '_settings'  # inside run_config: the run's other settings
 # Settings expected to change between a run and its resumption: not recorded, so
 # that they neither raise a warning nor make otherwise equal checkpoints differ.
-RESUME_MAY_CHANGE = ('MAX_STEPS', 'EPOCHS', 'MODE', 'RESTART', 'CHECKPOINT_DIR', 'MNIST_DIR',
-                     'VERBOSE', 'INTRA_OP_THREADS', 'VISUALIZE', 'SAVE_VIS_INTERVAL', 'PROG_FREQ')
+RESUME_MAY_CHANGE = ('MAX_STEPS', 'EPOCHS', 'N_EPOCHS', 'MODE', 'RESTART', 'CHECKPOINT_DIR',
+                     'MNIST_DIR', 'VERBOSE', 'INTRA_OP_THREADS', 'INTER_OP_THREADS', 'VISUALIZE',
+                     'SAVE_VIS_INTERVAL', 'PROG_FREQ', 'VIS_TRIALS')
 _CKPT_FILE = re.compile(r'^ckpt-(\d+)\.(index|data-\d+-of-\d+)$')
 STATE_FILE = 'checkpoint'
 DAMAGED_DIR, REPLACED_DIR = 'damaged', 'replaced'
@@ -79,6 +82,45 @@ class NumpyRNGState(tf.train.experimental.PythonState):
   def deserialize(self, string_value):
     name, keys, pos, has_gauss, cached = json.loads(string_value)
     self._set((name, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
+
+
+class NumpyRNGStates(tf.train.experimental.PythonState):
+  """Several numpy legacy RNGs (a list of `RandomState`, e.g. one per agent) as
+  part of a checkpoint: saved as they are at the save, set on restore."""
+
+  def __init__(self, random_states):
+    self.random_states = list(random_states)
+
+  def serialize(self):
+    return json.dumps([[name, keys.tolist(), int(pos), int(has_gauss), float(cached)]
+                       for name, keys, pos, has_gauss, cached in
+                       (r.get_state() for r in self.random_states)])
+
+  def deserialize(self, string_value):
+    states = json.loads(string_value)
+    if len(states) != len(self.random_states):
+      raise ValueError(f'the checkpoint holds {len(states)} RNG states, this run has '
+                       f'{len(self.random_states)}')
+    for random_state, (name, keys, pos, has_gauss, cached) in zip(self.random_states, states):
+      random_state.set_state((name, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
+
+
+class ArraysState(tf.train.experimental.PythonState):
+  """A dict of numpy arrays saved in a checkpoint (e.g. a run's per-trial logs or a
+  data cursor's permutation); `.arrays` is the dict."""
+
+  def __init__(self, **arrays):
+    self.arrays = {name: np.asarray(value) for name, value in arrays.items()}
+
+  def serialize(self):
+    buffer = io.BytesIO()
+    np.savez(buffer, **self.arrays)
+    return base64.b64encode(buffer.getvalue()).decode('ascii')
+
+  def deserialize(self, string_value):
+    raw = string_value.numpy() if hasattr(string_value, 'numpy') else string_value
+    with np.load(io.BytesIO(base64.b64decode(raw)), allow_pickle=False) as loaded:
+      self.arrays = {name: loaded[name] for name in loaded.files}
 
 
 class JsonState(tf.train.experimental.PythonState):

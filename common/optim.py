@@ -57,13 +57,16 @@ class TorchAdam(tf.Module):
     if len(gradients) != len(self.exp_avg):
       raise ValueError(f'expected {len(self.exp_avg)} gradients, got {len(gradients)}')
     self.iterations.assign_add(1)
-    t = tf.cast(self.iterations, tf.float32)
-    bias1 = 1.0 - tf.pow(self.beta1, t)
-    bias2 = 1.0 - tf.pow(self.beta2, t)
+    t = tf.cast(self.iterations, tf.float64)
+    bias1 = 1.0 - tf.pow(tf.constant(self.beta1, tf.float64), t)
+    bias2 = 1.0 - tf.pow(tf.constant(self.beta2, tf.float64), t)
     for grad, var, m, v in zip(gradients, variables, self.exp_avg, self.exp_avg_sq):
       if grad is None:
         continue
       m.assign(self.beta1 * m + (1.0 - self.beta1) * grad)
       v.assign(self.beta2 * v + (1.0 - self.beta2) * tf.square(grad))
-      denom = tf.sqrt(v / bias2) + self.eps
-      var.assign_sub(self.lr * (m / bias1) / denom)
+      # PyTorch's order: step_size = lr / bias1 and sqrt(bias2) as scalars in
+      # double, then cast to the variable's dtype (float64 models stay float64).
+      step_size = tf.cast(tf.cast(self.lr, tf.float64) / bias1, var.dtype)
+      denom = tf.sqrt(v) / tf.cast(tf.sqrt(bias2), var.dtype) + self.eps
+      var.assign_sub(step_size * (m / denom))

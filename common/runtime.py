@@ -51,23 +51,30 @@ def quiet_startup(function, *args, **kwargs):
       _replay(capture.read().decode(errors='replace'), sys.stderr)
 
 
-def _start(threads, seed, deterministic, onednn):
+def _start(threads, seed, deterministic, onednn, inter_op_threads):
   os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # info lines off; errors still shown
   if not onednn:
     os.environ.setdefault('TF_ENABLE_ONEDNN_OPTS', '0')
   import tensorflow as tf
   from common import config, seeding
   config.set_intra_op_threads(threads)
+  if inter_op_threads:
+    try:
+      tf.config.threading.set_inter_op_parallelism_threads(inter_op_threads)
+    except RuntimeError:  # TF already initialised: the first setting stays
+      pass
   if seed is not None:
     seeding.seed_everything(seed, deterministic)
   tf.zeros([]).numpy()  # the first op initialises the devices (and prints the CUDA noise)
   return tf
 
 
-def start_tensorflow(threads=0, seed=None, deterministic=True, onednn=False):
+def start_tensorflow(threads=0, seed=None, deterministic=True, onednn=False, inter_op_threads=0):
   """Imports TensorFlow with its start-up noise filtered out, limits its intra-op
-  threads (0: TensorFlow's default), seeds every RNG (`common.seeding`) and turns
-  on op determinism. `onednn=False` sets TF_ENABLE_ONEDNN_OPTS=0 unless the
+  threads (0: TensorFlow's default) and inter-op threads (0: the default; 1 runs
+  a graph's ops one at a time, which a sequential model loses nothing by and
+  which made 1-ulp differences between repeated dnd_lstm runs go away), seeds
+  every RNG (`common.seeding`) and turns on op determinism. `onednn=False` sets TF_ENABLE_ONEDNN_OPTS=0 unless the
   environment says otherwise (Eigen's kernels are faster for these small ops).
   Returns the `tensorflow` module."""
-  return quiet_startup(_start, threads, seed, deterministic, onednn)
+  return quiet_startup(_start, threads, seed, deterministic, onednn, inter_op_threads)

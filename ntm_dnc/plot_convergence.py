@@ -7,7 +7,7 @@ import json
 import os
 import sys
 
-from common import visualize
+from common import plots
 
 
 def main(paths, out=os.path.join(os.path.dirname(__file__), '..', 'figures',
@@ -27,8 +27,8 @@ def main(paths, out=os.path.join(os.path.dirname(__file__), '..', 'figures',
           errors.append(record['bit_errors'])
   if not curves:
     sys.exit(f'error: no convergence records in {", ".join(paths)}')
-  visualize.line_plot(curves, out, title='eval wrong bits per sequence (50 batches)',
-                      x_label='training step', y_label='wrong bits / sequence', log_y=True)
+  plots.line_plot(curves, out, title='eval wrong bits per sequence (50 batches)',
+                  x_label='training step', y_label='wrong bits / sequence', log_y=True)
   print(f'wrote {os.path.normpath(out)}')
   return list(curves)
 

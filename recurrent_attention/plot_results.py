@@ -21,7 +21,7 @@ import os
 import re
 import sys
 
-from common import visualize
+from common import plots
 
 FIGURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'figures')
 
@@ -102,13 +102,13 @@ def main(argv=None):
   written = []
   if accuracy:
     written.append(os.path.join(opts.out_dir, 'ra_accuracy.png'))
-    visualize.line_plot(accuracy, written[-1], title='RAM test accuracy after each epoch',
-                        x_label='epoch', y_label='test accuracy (%)', legend='lower right')
+    plots.line_plot(accuracy, written[-1], title='RAM test accuracy after each epoch',
+                    x_label='epoch', y_label='test accuracy (%)', legend='lower right')
   if catch_rate:
     written.append(os.path.join(opts.out_dir, 'ra_catch.png'))
-    visualize.line_plot(catch_rate, written[-1], title='RAM on Catch: training catch rate',
-                        x_label='epoch (350 batches of 64 games)', y_label='balls caught (%)',
-                        legend='center right')
+    plots.line_plot(catch_rate, written[-1], title='RAM on Catch: training catch rate',
+                    x_label='epoch (350 batches of 64 games)', y_label='balls caught (%)',
+                    legend='center right')
   for path in written:
     print(f'wrote {os.path.normpath(path)}')
   return 0

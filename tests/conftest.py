@@ -8,6 +8,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 import pytest  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+# One op at a time, as dnd_lstm's runs (INTER_OP_THREADS = 1): the tests that
+# compare two runs in one process bit for bit need the runs' own setting, and
+# TensorFlow takes only the first one a process sets.
+tf.config.threading.set_inter_op_parallelism_threads(1)
 
 from mnist_testing import write_synthetic_mnist  # noqa: E402
 

@@ -9,17 +9,19 @@ from dnd_lstm.model.a2c import A2CLinear
 
 
 def test_head_matches_numpy_and_init():
-  head = A2CLinear(32, 2, dtype=tf.float64, seed=0)
-  wa, wv = head.actor_kernel.numpy(), head.critic_kernel.numpy()
-  assert_close(wa.T @ wa, np.eye(2), atol=1e-10)            # orthonormal actor rows (torch layout)
-  assert_close(np.linalg.norm(wv), 1.0)                     # a unit-norm critic row
-  assert np.all(head.actor_bias.numpy() == 0) and head.critic_bias.numpy()[0] == 0
+  head = A2CLinear(32, 2, seeds=[0, 0, 5], dtype=tf.float64)
+  wa, wv = head.actor_kernel.numpy(), head.critic_kernel.numpy()   # [3, 32, 2], [3, 32, 1]
+  for agent in range(3):
+    assert_close(wa[agent].T @ wa[agent], np.eye(2), atol=1e-10)  # orthonormal actor rows (torch layout)
+    assert_close(np.linalg.norm(wv[agent]), 1.0)                  # a unit-norm critic row
+  assert np.array_equal(wa[0], wa[1]) and not np.allclose(wa[0], wa[2])  # one seed, one init
+  assert np.all(head.actor_bias.numpy() == 0) and np.all(head.critic_bias.numpy() == 0)
   h = np.random.default_rng(0).normal(size=(3, 32))
   policy, value = head(tf.constant(h), beta=2.0)
-  logits = h @ wa / 2.0
+  logits = np.einsum('bi,bio->bo', h, wa) / 2.0
   expected = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
   assert_close(policy, expected, rtol=1e-12)
-  assert_close(value, (h @ wv)[:, 0], rtol=1e-12)
+  assert_close(value, np.einsum('bi,bio->bo', h, wv)[:, 0], rtol=1e-12)
   with pytest.raises(ValueError, match='beta=0'):
     head(tf.constant(h), beta=0)
 

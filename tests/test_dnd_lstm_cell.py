@@ -44,19 +44,40 @@ def test_gradients_of_the_step():
   assert max_jacobian_error(loss, args) < 1e-6
 
 
+def test_per_agent_weights_match_shared_ones():
+  rng = np.random.default_rng(3)
+  x, h, c, wx, bx, wh, bh, memory = inputs(rng, batch=2)
+  shared = cell_step(*[tf.constant(a) for a in (x, h, c, wx, bx, wh, bh, memory)])
+  tiled = [np.stack([a, a]) for a in (wx, bx, wh, bh)]
+  per_agent = cell_step(tf.constant(x), tf.constant(h), tf.constant(c),
+                        *[tf.constant(a) for a in tiled], tf.constant(memory))
+  for name in Step_fields():
+    assert_close(getattr(per_agent, name), getattr(shared, name), rtol=1e-12, atol=1e-12)
+
+
+def Step_fields():
+  from dnd_lstm.model.dnd_lstm import Step
+  return Step._fields
+
+
 def test_init_orthogonal_zero_biases_and_parameter_count():
-  cell = DNDLSTM(64, 32, dict_len=100, seed=0)
-  wx = cell.kernel_x.numpy()                     # [64, 160]: the original's 160 x 64, transposed
-  assert_close(wx @ wx.T, np.eye(64), atol=1e-5)
-  wh = cell.kernel_h.numpy()                     # [32, 160]
-  assert_close(wh @ wh.T, np.eye(32), atol=1e-5)
+  cell = DNDLSTM(64, 32, dict_len=100, seeds=[0, 1])
+  for agent in range(2):
+    wx = cell.kernel_x.numpy()[agent]            # [64, 160]: the original's 160 x 64, transposed
+    assert_close(wx @ wx.T, np.eye(64), atol=1e-5)
+    wh = cell.kernel_h.numpy()[agent]            # [32, 160]
+    assert_close(wh @ wh.T, np.eye(32), atol=1e-5)
+  assert not np.allclose(cell.kernel_x.numpy()[0], cell.kernel_x.numpy()[1])
+  assert np.array_equal(cell.kernel_x.numpy()[0], DNDLSTM(64, 32, 100, seeds=0).kernel_x.numpy()[0])
   assert np.all(cell.bias_x.numpy() == 0) and np.all(cell.bias_h.numpy() == 0)
-  # The cell's share of the original's 15,779 (the A2C heads add 2 x 33 + 33 = 99).
-  assert sum(int(np.prod(v.shape)) for v in cell.trainable_variables) == 15779 - 99
+  # The cell's share of the original's 15,779 per agent (the A2C heads add 2 x 33 + 33 = 99).
+  assert sum(int(np.prod(v.shape)) for v in cell.trainable_variables) == 2 * (15779 - 99)
+  single_bias = DNDLSTM(64, 32, dict_len=100, seeds=0, two_biases=False)
+  assert sum(int(np.prod(v.shape)) for v in single_bias.trainable_variables) == 15779 - 99 - 160
 
 
 def test_memory_enters_the_same_step_and_is_written_after_the_read():
-  cell = DNDLSTM(4, 3, dict_len=5, dtype=tf.float64, seed=1)
+  cell = DNDLSTM(4, 3, dict_len=5, dtype=tf.float64, seeds=1)
   x = tf.constant(np.random.default_rng(2).normal(size=(1, 4)))
   h = c = tf.zeros([1, 3], tf.float64)
   first, read = cell.step(x, h, c, encoding_on=True)

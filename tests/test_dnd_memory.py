@@ -59,3 +59,85 @@ def test_bad_arguments():
     DND(0, 2, 2)
   with pytest.raises(ValueError, match='kernel'):
     DND(2, 2, 2, kernel='dot')
+
+
+class ListLRU:
+  """A reference LRU store: a dict slot -> (key, value, last used)."""
+
+  def __init__(self, capacity):
+    self.capacity, self.slots, self.clock = capacity, {}, 0
+
+  def save(self, key, value):
+    self.clock += 1
+    if len(self.slots) < self.capacity:
+      slot = len(self.slots)
+    else:
+      slot = min(self.slots, key=lambda s: (self.slots[s][2], s))
+    self.slots[slot] = (key, value, self.clock)
+    return slot
+
+  def get(self, query):
+    if not self.slots:
+      return None
+    self.clock += 1
+    slot = min(self.slots, key=lambda s: (np.linalg.norm(query - self.slots[s][0] + 1e-6),
+                                          self.slots[s][2]))
+    key, value, _ = self.slots[slot]
+    self.slots[slot] = (key, value, self.clock)
+    return value
+
+
+def test_lru_eviction_matches_a_reference_and_differs_from_fifo():
+  rng = np.random.default_rng(0)
+  dnd = DND(dict_len=3, key_dim=2, memory_dim=1, eviction='LRU', dtype=tf.float64)
+  reference = ListLRU(3)
+  for step in range(40):
+    if rng.random() < 0.5:
+      key, value = rng.normal(size=2), rng.normal(size=1)
+      dnd.save_memory(tf.constant(key[None]), tf.constant(value[None]))
+      reference.save(key, value)
+    else:
+      query = rng.normal(size=2)
+      read = dnd.get_memory(tf.constant(query[None]))
+      expected = reference.get(query)
+      if expected is None:
+        assert not read.found.numpy()[0]
+      else:
+        np.testing.assert_array_equal(read.value.numpy()[0], expected)
+  # A store kept in use keeps its first entry under LRU; FIFO drops it.
+  for eviction, survives in (('LRU', True), ('FIFO', False)):
+    store = DND(dict_len=2, key_dim=1, memory_dim=1, eviction=eviction)
+    store.save_memory(tf.constant([[0.]]), tf.constant([[10.]]))
+    store.save_memory(tf.constant([[5.]]), tf.constant([[15.]]))
+    store.get_memory(tf.constant([[0.1]]))                # uses entry 0
+    store.save_memory(tf.constant([[9.]]), tf.constant([[19.]]))
+    keys, _ = store.get_all_mems()
+    assert (0. in keys.numpy()[0, :, 0].tolist()) == survives
+    assert keys.numpy()[0, -1, 0] == 9.                   # insertion order: newest last
+
+
+def test_knn_policy_reads_the_kernel_weighted_values():
+  dnd = DND(dict_len=4, key_dim=1, memory_dim=1, policy='kNN', k=2, delta=1e-3,
+            dtype=tf.float64)
+  for key, value in ((0., 1.), (1., 3.), (5., 100.)):
+    dnd.save_memory(tf.constant([[key]], tf.float64), tf.constant([[value]], tf.float64))
+  read = dnd.get_memory(tf.constant([[0.25]], tf.float64))
+  w = np.array([1 / (0.25 ** 2 + 1e-3), 1 / (0.75 ** 2 + 1e-3)])
+  np.testing.assert_allclose(read.value.numpy()[0, 0], (w / w.sum()) @ [1., 3.], rtol=1e-12)
+  assert int(read.index.numpy()[0]) == 0                  # the nearest, for the trace
+  off = dnd.get_memory(tf.constant([[0.25]], tf.float64), retrieval_on=False)
+  assert off.value.numpy()[0, 0] == 0 and not off.found.numpy()[0]
+  with pytest.raises(ValueError, match='k=5'):
+    DND(4, 1, 1, policy='kNN', k=5)
+  with pytest.raises(ValueError, match='policy'):
+    DND(4, 1, 1, policy='3NN')
+  with pytest.raises(ValueError, match='eviction'):
+    DND(4, 1, 1, eviction='random')
+
+
+def test_large_capacity_store():
+  dnd = DND(dict_len=100000, key_dim=64, memory_dim=32)
+  keys = tf.random.stateless_normal([1, 64], seed=[1, 2])
+  dnd.save_memory(keys, tf.ones([1, 32]))
+  read = dnd.get_memory(keys)
+  assert read.found.numpy()[0] and int(read.index.numpy()[0]) == 0

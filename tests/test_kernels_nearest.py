@@ -176,3 +176,32 @@ def test_weighted_read_gradient_reaches_the_query_only():
     out = tf.reduce_sum(nearest.weighted_read(tf.constant(values), indices, weights))
   grad_query, grad_keys = tape.gradient(out, [query, stored])
   assert grad_keys is None and np.any(grad_query.numpy() != 0)
+
+
+@pytest.mark.parametrize('kernel', ['l2', 'l1', 'cosine'])
+def test_search_matches_brute_force_blockwise(kernel):
+  rng = np.random.default_rng(11)
+  queries, keys = rng.normal(size=(5, 8)), rng.normal(size=(37, 8))
+  count = 30
+  for block in (7, 64):
+    indices, scores = nearest.search(tf.constant(queries), tf.constant(keys), count, k=4,
+                                     kernel=kernel, block=block)
+    for q in range(5):
+      expected = np_similarity(queries[q], keys[:count], kernel)
+      order = np.argsort(-expected, kind='stable')[:4]
+      assert indices.numpy()[q].tolist() == order.tolist()
+      np.testing.assert_allclose(scores.numpy()[q], expected[order], rtol=1e-9, atol=1e-9)
+  # Against `nearest`, per query (a store of its own): the same 1-NN.
+  best, _, _ = nearest.nearest(tf.constant(queries), tf.constant(np.stack([keys] * 5)),
+                               tf.fill([5], count), tf.fill([5], count), kernel)
+  one, _ = nearest.search(tf.constant(queries), tf.constant(keys), count, k=1, kernel=kernel,
+                          block=10)
+  assert one.numpy()[:, 0].tolist() == best.numpy().tolist()
+
+
+def test_search_small_blocks_and_bad_k():
+  keys = tf.constant(np.arange(20.0).reshape(10, 2))
+  indices, _ = nearest.search(tf.constant([[4.0, 5.0]], tf.float64), keys, 10, k=6, block=2)
+  assert sorted(indices.numpy()[0].tolist()) == [0, 1, 2, 3, 4, 5] and indices.numpy()[0, 0] == 2
+  with pytest.raises(ValueError, match='k=11'):
+    nearest.search(tf.constant([[0.0, 0.0]], tf.float64), keys, 10, k=11)

@@ -144,18 +144,6 @@ def test_image_grid_exact_size_and_pixels(tmp_path):
   assert titled.shape[1] == image.shape[1] and titled.shape[0] > image.shape[0]
 
 
-def test_line_plot_draws_each_curve_in_its_colour(tmp_path):
-  x = np.arange(10)
-  image = visualize.line_plot({'a': (x, x ** 2 + 1), 'b': (x, np.full(10, 5.0))},
-                              str(tmp_path / 'p.png'), title='t', x_label='step',
-                              y_label='loss', log_y=True)
-  assert os.path.exists(tmp_path / 'p.png')
-  for colour in visualize._LINE_COLOURS[:2]:
-    assert len(_find_colour(image, np.array(colour, np.uint8))) > 50
-  with pytest.raises(ValueError):
-    visualize.line_plot({'bad': ([1, 2], [1])}, str(tmp_path / 'q.png'))
-
-
 # --- animation (GIF via Pillow) and drawing helpers
 
 def _gif_frames(path):
@@ -218,30 +206,3 @@ def test_upscale_and_edge_coordinates(tmp_path):
   assert (box[:, 0, 2] == 255).all() and (box[:, 19, 2] == 255).all() and box[:, 20].max() == 0
 
 
-def test_line_plot_legend_positions(tmp_path):
-  curves = {'rising': ([0, 1, 2], [0.0, 5.0, 10.0])}
-  upper = visualize.line_plot(curves, str(tmp_path / 'a.png'))
-  lower = visualize.line_plot(curves, str(tmp_path / 'b.png'), legend='lower right')
-  assert upper.shape == lower.shape and not np.array_equal(upper, lower)
-  # A flat curve at the bottom keeps the middle of the axes free: only the legend lands there.
-  flat = {'flat': ([0, 1, 2], [0.0, 0.0, 0.0])}
-  plain = visualize.line_plot(flat, str(tmp_path / 'd.png'), legend='lower right')
-  center = visualize.line_plot(flat, str(tmp_path / 'e.png'), legend='center right')
-  height, width = center.shape[:2]
-  band = slice(height * 3 // 8, height * 5 // 8)  # the vertical middle of the image
-  rows, cols = np.nonzero((center[band] != plain[band]).any(-1))
-  assert rows.size and cols.min() > width / 2  # the legend moved there, on the right
-  with pytest.raises(ValueError, match='legend'):
-    visualize.line_plot(curves, str(tmp_path / 'c.png'), legend='middle')
-
-
-@pytest.mark.parametrize('low, high, integer, expected', [
-    (1, 200, False, (0.0, 200.0, [0.0, 50.0, 100.0, 150.0, 200.0])),
-    (13.8, 99.4, False, (0.0, 100.0, [0.0, 20.0, 40.0, 60.0, 80.0, 100.0])),
-    (-1.7, 1.4, True, (-2.0, 2.0, [-2.0, -1.0, 0.0, 1.0, 2.0])),
-    (5.0, 5.0, False, (4.4, 5.6, [4.4, 4.6, 4.8, 5.0, 5.2, 5.4, 5.6])),
-])
-def test_nice_ticks_are_round_and_cover_the_data(low, high, integer, expected):
-  first, last, ticks = visualize.nice_ticks(low, high, integer=integer)
-  assert (first, last, ticks) == expected
-  assert first <= low and last >= high and len(ticks) <= 7

@@ -13,7 +13,10 @@ Similarities follow PyTorch's functions, which qihongl/dnd-lstm uses:
 - `'cosine'`: `q.k / (max(||q||, 1e-8) * max(||k||, 1e-8))`.
 
 `nearest` is the original's 1-NN: the highest similarity, ties resolved as its
-`argmax` over a Python list does, in favour of the oldest entry. `knn_weights` is
+`argmax` over a Python list does, in favour of the oldest entry. `write` is its
+FIFO eviction; `write_lru` and `touch` are NEC's least-recently-used eviction
+(the slot that has gone longest without being read or written is overwritten
+once the store is full). `knn_weights` is
 NEC's kernel-weighted k-NN (Pritzel et al. 2017): the k nearest by L2 distance,
 weighted by `1 / (d^2 + delta)` and normalised. Reads carry no gradient into the
 store: callers pass `tf.stop_gradient` of what they store (the original detaches
@@ -82,15 +85,18 @@ def insertion_order(count, position, capacity):
   return tf.where(full, tf.math.floormod(slots - position, capacity), slots)
 
 
-def nearest(queries, keys, count, position, kernel='l2'):
+def nearest(queries, keys, count, position, kernel='l2', order=None):
   """The original's 1-NN: the most similar stored key, the oldest on ties.
 
   Args:
     queries: `[B, Dk]`.
     keys: `[B, L, Dk]`.
     count: `[B]` int, entries stored.
-    position: `[B]` int, the next write slot.
+    position: `[B]` int, the next write slot (FIFO).
     kernel: see `similarity`.
+    order: optional `[B, L]` int, smaller = written earlier (the write times of
+      an LRU store, whose slots are not in ring order); default the FIFO ring's
+      `insertion_order`.
   Returns:
     `(index [B] int32, best [B] similarity of that entry, found [B] bool)`;
     where nothing is stored, `found` is False, `index` 0 and `best` -inf.
@@ -101,8 +107,10 @@ def nearest(queries, keys, count, position, kernel='l2'):
   scores = tf.where(used, scores, tf.constant(float('-inf'), scores.dtype))
   best = tf.reduce_max(scores, axis=-1)                                        # [B]
   ties = used & tf.equal(scores, best[:, None])
-  order = insertion_order(count, position, capacity)
-  order = tf.where(ties, order, capacity)          # only tied, used slots compete
+  if order is None:
+    order = insertion_order(count, position, capacity)
+  order = tf.cast(order, tf.int64)
+  order = tf.where(ties, order, tf.int64.max)      # only tied, used slots compete
   index = tf.argmin(order, axis=-1, output_type=tf.int32)
   found = tf.cast(count, tf.int32) > 0
   return tf.where(found, index, 0), best, found
@@ -185,3 +193,107 @@ def write(keys, values, count, position, new_key, new_value, enabled):
   count = tf.minimum(count + written, capacity)
   position = tf.math.floormod(position + written, capacity)
   return keys, values, count, position
+
+
+def write_lru(keys, values, count, last_used, new_key, new_value, enabled, clock):
+  """Appends one entry per store, overwriting the least recently used once full.
+
+  Args:
+    keys: `[B, L, Dk]`; values: `[B, L, Dv]`.
+    count: `[B]` int32, entries stored.
+    last_used: `[B, L]` int, when each slot was last written or read (`touch`).
+    new_key: `[B, Dk]`; new_value: `[B, Dv]` (pass them through `tf.stop_gradient`).
+    enabled: `[B]` bool, which stores write.
+    clock: `[B]` int, the current time (larger than every `last_used`).
+  Returns:
+    `(keys, values, count, last_used, slot [B] int32)` after the write; `slot`
+    is where each store wrote (meaningless where not enabled).
+  """
+  capacity = keys.shape[1]
+  used = slots_in_use(count, capacity)
+  stale = tf.where(used, tf.cast(last_used, tf.int64), tf.int64.min)  # free slots first
+  oldest = tf.argmin(stale, axis=-1, output_type=tf.int32)            # lowest index on ties
+  slot = tf.where(tf.cast(count, tf.int32) < capacity, tf.cast(count, tf.int32), oldest)
+  mask = tf.one_hot(slot, capacity, on_value=True, off_value=False) & enabled[:, None]
+  keys = tf.where(mask[:, :, None], new_key[:, None, :], keys)
+  values = tf.where(mask[:, :, None], new_value[:, None, :], values)
+  last_used = tf.where(mask, tf.cast(clock, last_used.dtype)[:, None], last_used)
+  count = tf.minimum(count + tf.cast(enabled, count.dtype), capacity)
+  return keys, values, count, last_used, slot
+
+
+def touch(last_used, indices, mask, clock):
+  """Marks the slots a read used as used now (for `write_lru`).
+
+  Args:
+    last_used: `[B, L]` int.
+    indices: `[B, K]` int32, the slots read.
+    mask: `[B, K]` bool, which of them count (found, or a nonzero weight).
+    clock: `[B]` int, the current time.
+  Returns:
+    `[B, L]` the updated `last_used`.
+  """
+  capacity = last_used.shape[1]
+  hit = tf.reduce_any(tf.one_hot(indices, capacity, on_value=True, off_value=False)
+                      & mask[:, :, None], axis=1)                      # [B, L]
+  return tf.where(hit, tf.cast(clock, last_used.dtype)[:, None], last_used)
+
+
+def search(queries, keys, count, k=1, kernel='l2', block=65536):
+  """Many queries against one large store: the k most similar used keys of each.
+
+  For stores too large for `similarity`'s per-store difference tensor
+  (`[B, L, Dk]`): scores come from matrix products, blockwise over the store,
+  so memory is O(Q x block). l2 and l1 keep PyTorch's eps: for l2,
+  ||q - k + eps||^2 = ||q||^2 + ||k||^2 - 2 q.k + 2 eps (sum q - sum k) + Dk eps^2
+  (the same value as `similarity`, rounded differently); l1 has no product form
+  and is computed directly, block by block. Ties go to the lower slot.
+
+  Args:
+    queries: `[Q, Dk]`.
+    keys: `[L, Dk]`, one store shared by every query.
+    count: scalar int, the used slots (the first `count`).
+    k: neighbours per query (<= L).
+    kernel: 'l2', 'l1' or 'cosine'.
+    block: keys scored at a time.
+  Returns:
+    `(indices [Q, k] int32, similarities [Q, k])`, most similar first; slots past
+    `count` score -inf.
+  """
+  check_kernel(kernel)
+  capacity, depth = keys.shape[0], keys.shape[1]
+  if not 1 <= k <= capacity:
+    raise ValueError(f'k={k} must be between 1 and the capacity {capacity}')
+  dtype = queries.dtype
+  q_sq = tf.reduce_sum(tf.square(queries), axis=-1, keepdims=True)       # [Q, 1]
+  q_sum = tf.reduce_sum(queries, axis=-1, keepdims=True)
+  q_norm = tf.maximum(tf.sqrt(q_sq), COSINE_EPS)
+  best_scores, best_indices = None, None
+  for start in range(0, capacity, block):  # static: the store's size is known
+    part = keys[start:start + block]                                      # [b, Dk]
+    slots = tf.range(start, start + part.shape[0])
+    if kernel == 'l1':
+      scores = -tf.reduce_sum(tf.abs(queries[:, None, :] - part[None] + PAIRWISE_EPS), axis=-1)
+    else:
+      dots = tf.matmul(queries, part, transpose_b=True)                   # [Q, b]
+      if kernel == 'cosine':
+        k_norm = tf.maximum(tf.norm(part, axis=-1), COSINE_EPS)
+        scores = dots / (q_norm * k_norm[None, :])
+      else:
+        k_sq = tf.reduce_sum(tf.square(part), axis=-1)[None, :]
+        k_sum = tf.reduce_sum(part, axis=-1)[None, :]
+        squared = (q_sq + k_sq - 2.0 * dots + 2.0 * PAIRWISE_EPS * (q_sum - k_sum)
+                   + depth * PAIRWISE_EPS ** 2)
+        scores = -tf.sqrt(tf.maximum(squared, 0.0))
+    scores = tf.where(slots[None, :] < tf.cast(count, tf.int32), scores,
+                      tf.constant(float('-inf'), dtype))
+    top, index = tf.math.top_k(scores, k=min(k, part.shape[0]))
+    index = index + start
+    if best_scores is None:
+      best_scores, best_indices = top, index
+    else:  # merge: earlier blocks first, so top_k keeps the lower slot on ties
+      joined = tf.concat([best_scores, top], axis=1)
+      merged, position = tf.math.top_k(joined, k=min(k, joined.shape[1]))
+      best_indices = tf.gather(tf.concat([best_indices, index], axis=1), position, batch_dims=1)
+      best_scores = merged
+  return best_indices, best_scores

@@ -8,28 +8,31 @@ Shapes: `B` agents, `H` hidden width, `A` actions.
 """
 import tensorflow as tf
 
+from dnd_lstm.model.dnd_lstm import INIT_ACTOR, INIT_CRITIC, batch_linear, orthogonal
+
 
 class A2CLinear(tf.Module):
   """Args:
     dim_input: H; dim_output: A.
+    seeds: one run seed per agent (B = len(seeds)); an int is one agent.
     dtype: tf.float32 or tf.float64.
-    seed: for the orthogonal initialisers.
   """
 
-  def __init__(self, dim_input, dim_output, dtype=tf.float32, seed=None, name='a2c'):
+  def __init__(self, dim_input, dim_output, seeds=(0,), dtype=tf.float32, name='a2c'):
     super().__init__(name=name)
-    orthogonal = lambda offset: tf.keras.initializers.Orthogonal(
-        seed=None if seed is None else seed + offset)
-    self.actor_kernel = tf.Variable(orthogonal(0)([dim_input, dim_output], dtype),
+    seeds = [seeds] if isinstance(seeds, int) else list(seeds)
+    batch = len(seeds)
+    self.actor_kernel = tf.Variable(orthogonal([dim_input, dim_output], seeds, INIT_ACTOR, dtype),
                                     name='actor_kernel')
-    self.actor_bias = tf.Variable(tf.zeros([dim_output], dtype), name='actor_bias')
-    self.critic_kernel = tf.Variable(orthogonal(1)([dim_input, 1], dtype), name='critic_kernel')
-    self.critic_bias = tf.Variable(tf.zeros([1], dtype), name='critic_bias')
+    self.actor_bias = tf.Variable(tf.zeros([batch, dim_output], dtype), name='actor_bias')
+    self.critic_kernel = tf.Variable(orthogonal([dim_input, 1], seeds, INIT_CRITIC, dtype),
+                                     name='critic_kernel')
+    self.critic_bias = tf.Variable(tf.zeros([batch, 1], dtype), name='critic_bias')
 
   def __call__(self, h, beta=1.0):
     """Args: h `[B, H]`. Returns: (policy `[B, A]` probabilities, value `[B]`)."""
     if not beta > 0:
       raise ValueError(f'beta={beta} must be > 0')
-    logits = tf.matmul(h, self.actor_kernel) + self.actor_bias
-    value = tf.matmul(h, self.critic_kernel)[:, 0] + self.critic_bias[0]
+    logits = batch_linear(h, self.actor_kernel, self.actor_bias)
+    value = batch_linear(h, self.critic_kernel, self.critic_bias)[:, 0]
     return tf.nn.softmax(logits / beta, axis=-1), value

@@ -1,12 +1,16 @@
 """The differentiable neural dictionary (qihongl/dnd-lstm `model/DND.py`, spec 2).
 
 Held in preallocated variables, one store per agent (`B` agents run side by
-side): keys `[B, L, Dk]`, values `[B, L, Dv]`, `count [B]` and `position [B]`
-(the next write slot). Reads and writes are the pure functions of
+side): keys `[B, L, Dk]`, values `[B, L, Dv]`, `count [B]`, `position [B]` (the
+next FIFO write slot) and, per slot, when it was written and last used (clock
+ticks of that store). Reads and writes are the pure functions of
 `common/kernels/nearest.py`, so a whole trial runs inside one `tf.function`.
+
 Faithful defaults: exact 1-NN by the chosen kernel, FIFO eviction beyond the
 capacity, stored keys and values detached (no gradient into the memory), an
-empty store (or retrieval off) reads zeros.
+empty store (or retrieval off) reads zeros. Options beyond the original (spec
+8.2): NEC's kernel-weighted k-NN read (`policy='kNN'`, `k`, `delta`) and
+least-recently-used eviction (`eviction='LRU'`).
 """
 import collections
 
@@ -14,9 +18,18 @@ import tensorflow as tf
 
 from common.kernels import nearest
 
-# What one read returns: the value `[B, Dv]`, the slot it came from `[B]`, its
-# similarity `[B]` (a negative distance for l2 / l1) and whether anything was found `[B]`.
+POLICIES = ('1NN', 'kNN')
+EVICTIONS = ('FIFO', 'LRU')
+
+# What one read returns: the value `[B, Dv]`, the slot of the nearest entry `[B]`,
+# its similarity `[B]` (a negative distance for l2 / l1; -inf where nothing was
+# found) and whether anything was found `[B]`.
 Read = collections.namedtuple('Read', ('value', 'index', 'similarity', 'found'))
+
+
+def check_choice(name, value, allowed):
+  if value not in allowed:
+    raise ValueError(f'unknown {name} {value!r}; choose one of: {", ".join(allowed)}')
 
 
 class DND(tf.Module):
@@ -27,29 +40,44 @@ class DND(tf.Module):
     kernel: 'l2' (the original's default), 'l1' or 'cosine'.
     batch_size: B, independent stores (agents).
     dtype: tf.float32 or tf.float64.
+    policy: '1NN' (the original) or 'kNN' (NEC: the `k` nearest by L2, weighted
+      by 1 / (d^2 + delta); `kernel` then only names the reported similarity).
+    eviction: 'FIFO' (the original: the oldest entry goes) or 'LRU' (the one
+      longest without a read or write goes).
   """
 
   def __init__(self, dict_len, key_dim, memory_dim, kernel='l2', batch_size=1,
-               dtype=tf.float32, name='dnd'):
+               dtype=tf.float32, policy='1NN', k=1, delta=1e-3, eviction='FIFO', name='dnd'):
     super().__init__(name=name)
     if dict_len < 1:
       raise ValueError(f'dict_len={dict_len} must be >= 1')
     nearest.check_kernel(kernel)
-    self.dict_len, self.kernel = dict_len, kernel
-    self.keys = tf.Variable(tf.zeros([batch_size, dict_len, key_dim], dtype), trainable=False,
-                            name='keys')
-    self.vals = tf.Variable(tf.zeros([batch_size, dict_len, memory_dim], dtype),
-                            trainable=False, name='vals')
-    self.count = tf.Variable(tf.zeros([batch_size], tf.int32), trainable=False, name='count')
-    self.position = tf.Variable(tf.zeros([batch_size], tf.int32), trainable=False,
-                                name='position')
+    check_choice('retrieval policy', policy, POLICIES)
+    check_choice('eviction', eviction, EVICTIONS)
+    if policy == 'kNN' and not 1 <= k <= dict_len:
+      raise ValueError(f'k={k} must be between 1 and dict_len={dict_len}')
+    self.dict_len, self.kernel, self.policy, self.eviction = dict_len, kernel, policy, eviction
+    self.k, self.delta = k, delta
+    zeros = lambda shape, dtype_, name_: tf.Variable(tf.zeros(shape, dtype_), trainable=False,
+                                                     name=name_)
+    self.keys = zeros([batch_size, dict_len, key_dim], dtype, 'keys')
+    self.vals = zeros([batch_size, dict_len, memory_dim], dtype, 'vals')
+    self.count = zeros([batch_size], tf.int32, 'count')
+    self.position = zeros([batch_size], tf.int32, 'position')
+    self.written_at = zeros([batch_size, dict_len], tf.int64, 'written_at')
+    self.last_used = zeros([batch_size, dict_len], tf.int64, 'last_used')
+    self.clock = zeros([batch_size], tf.int64, 'clock')
 
   def reset_memory(self):
     """Empties every store (the original flushes it at the start of each epoch)."""
-    self.keys.assign(tf.zeros_like(self.keys))
-    self.vals.assign(tf.zeros_like(self.vals))
-    self.count.assign(tf.zeros_like(self.count))
-    self.position.assign(tf.zeros_like(self.position))
+    for variable in (self.keys, self.vals, self.count, self.position, self.written_at,
+                     self.last_used, self.clock):
+      variable.assign(tf.zeros_like(variable))
+
+  def _tick(self, enabled):
+    now = self.clock + 1
+    self.clock.assign(tf.where(enabled, now, self.clock))
+    return now
 
   def get_memory(self, query, retrieval_on=True):
     """The value of the nearest stored key (`Read`); zeros where a store is empty
@@ -59,10 +87,23 @@ class DND(tf.Module):
       query: `[B, Dk]` (detached here, as the original does).
     """
     query = tf.stop_gradient(query)
+    order = self.written_at if self.eviction == 'LRU' else None
     index, similarity, found = nearest.nearest(query, self.keys, self.count, self.position,
-                                               self.kernel)
+                                               self.kernel, order=order)
     found = found & tf.broadcast_to(tf.cast(retrieval_on, tf.bool), tf.shape(found))
-    return Read(nearest.gather_values(self.vals, index, found), index, similarity, found)
+    if self.policy == '1NN':
+      value = nearest.gather_values(self.vals, index, found)
+      used, used_mask = index[:, None], found[:, None]
+    else:
+      indices, weights = nearest.knn_weights(query, self.keys, self.count, self.k, self.delta)
+      weights = tf.where(found[:, None], weights, tf.zeros_like(weights))
+      value = nearest.weighted_read(self.vals, indices, weights)
+      used, used_mask = indices, weights > 0
+    if self.eviction == 'LRU':
+      now = self._tick(found)
+      self.last_used.assign(nearest.touch(self.last_used, used, used_mask, now))
+    similarity = tf.where(found, similarity, tf.constant(float('-inf'), similarity.dtype))
+    return Read(value, index, similarity, found)
 
   def save_memory(self, key, val, encoding_on=True):
     """Stores (key, val) where `encoding_on` (a bool tensor `[]` or `[B]`); detached.
@@ -71,18 +112,30 @@ class DND(tf.Module):
       key: `[B, Dk]`; val: `[B, Dv]`.
     """
     enabled = tf.broadcast_to(tf.cast(encoding_on, tf.bool), tf.shape(self.count))
-    keys, vals, count, position = nearest.write(
-        self.keys, self.vals, self.count, self.position, tf.stop_gradient(key),
-        tf.stop_gradient(val), enabled)
+    key, val = tf.stop_gradient(key), tf.stop_gradient(val)
+    now = self._tick(enabled)
+    if self.eviction == 'FIFO':
+      slot = self.position.read_value()
+      keys, vals, count, position = nearest.write(self.keys, self.vals, self.count,
+                                                  self.position, key, val, enabled)
+      self.position.assign(position)
+    else:
+      keys, vals, count, last_used, slot = nearest.write_lru(
+          self.keys, self.vals, self.count, self.last_used, key, val, enabled, now)
+      self.last_used.assign(last_used)
+    written = tf.one_hot(slot, self.dict_len, on_value=True, off_value=False) & enabled[:, None]
+    self.written_at.assign(tf.where(written, now[:, None], self.written_at))
     self.keys.assign(keys)
     self.vals.assign(vals)
     self.count.assign(count)
-    self.position.assign(position)
 
   def get_all_mems(self):
     """(keys `[B, n, Dk]`, values `[B, n, Dv]`) of the stores in insertion order
     (all stores must hold the same count n, as they do in lock-step runs)."""
-    count = int(self.count.numpy()[0])
-    order = tf.argsort(nearest.insertion_order(self.count, self.position, self.dict_len),
-                       axis=-1)[:, :count]
+    counts = self.count.numpy()
+    if len(set(counts.tolist())) != 1:
+      raise ValueError(f'the stores hold different counts {counts.tolist()}')
+    used = nearest.slots_in_use(self.count, self.dict_len)
+    when = tf.where(used, self.written_at, tf.int64.max)
+    order = tf.argsort(when, axis=-1, stable=True)[:, :int(counts[0])]
     return (tf.gather(self.keys, order, batch_dims=1), tf.gather(self.vals, order, batch_dims=1))

@@ -12,11 +12,15 @@ enters the cell state of the same step, and the written value is the
 post-reinstatement c. Orthogonal kernels (the whole 5H-wide matrix at once),
 zero biases, two bias vectors summed, as the original.
 
-Shapes: `B` agents, `Dx` input width, `H` hidden width.
+Shapes: `B` agents, `Dx` input width, `H` hidden width. Each agent has weights
+of its own (a leading `[B]` axis on every variable), so B independent runs of
+different seeds train side by side in one graph.
 """
 import collections
 
 import tensorflow as tf
+
+from common import seeding
 
 from dnd_lstm.model.dnd import DND
 
@@ -25,18 +29,27 @@ GATES = ('f', 'i', 'o', 'r', 'g')  # the order of the five blocks of z
 Step = collections.namedtuple('Step', ('h', 'c', 'f', 'i', 'o', 'r', 'g', 'm'))
 
 
+def batch_linear(x, kernel, bias):
+  """x W + b with one W per agent (`kernel [B, Din, Dout]`, `bias [B, Dout]`) or a
+  shared one (`[Din, Dout]`, `[Dout]`). Args: x `[B, Din]`. Returns `[B, Dout]`."""
+  if kernel.shape.rank == 2:
+    return tf.matmul(x, kernel) + bias
+  return tf.squeeze(tf.matmul(x[:, None, :], kernel), 1) + bias
+
+
 def cell_step(x, h, c, kernel_x, bias_x, kernel_h, bias_h, memory):
   """One DND-LSTM step given the retrieved memory.
 
   Args:
     x: `[B, Dx]` input; h, c: `[B, H]` previous state.
-    kernel_x: `[Dx, 5H]`; bias_x: `[5H]`; kernel_h: `[H, 5H]`; bias_h: `[5H]`.
+    kernel_x: `[Dx, 5H]` or per agent `[B, Dx, 5H]`; bias_x: `[5H]` or `[B, 5H]`;
+    kernel_h: `[H, 5H]` or `[B, H, 5H]`; bias_h: `[5H]` or `[B, 5H]`.
     memory: `[B, H]` the retrieved value (zeros for none).
   Returns:
     `Step` (h, c and the gates f, i, o, r, the candidate g and m = tanh(memory),
     each `[B, H]`).
   """
-  z = tf.matmul(x, kernel_x) + bias_x + tf.matmul(h, kernel_h) + bias_h
+  z = batch_linear(x, kernel_x, bias_x) + batch_linear(h, kernel_h, bias_h)
   f, i, o, r, g = tf.split(z, 5, axis=-1)
   f, i, o, r, g = tf.sigmoid(f), tf.sigmoid(i), tf.sigmoid(o), tf.sigmoid(r), tf.tanh(g)
   m = tf.tanh(memory)
@@ -44,28 +57,46 @@ def cell_step(x, h, c, kernel_x, bias_x, kernel_h, bias_h, memory):
   return Step(o * tf.tanh(c_new), c_new, f, i, o, r, g, m)
 
 
+INIT_I2H, INIT_H2H, INIT_ACTOR, INIT_CRITIC = range(4)  # which matrix an init seed is for
+
+
+def orthogonal(shape, seeds, which, dtype):
+  """`[B, *shape]`: one orthogonal matrix per agent (Keras' `Orthogonal`, gain 1,
+  on the whole matrix), each from its agent's run seed and `which` matrix alone."""
+  return tf.stack([tf.keras.initializers.Orthogonal(
+      seed=seeding.stream_seed(seed, seeding.MODEL, which) % 2 ** 31)(shape, dtype)
+                   for seed in seeds])
+
+
 class DNDLSTM(tf.Module):
   """The cell with its DND (`i2h`, `h2h` as the original's two Linear layers).
 
   Args:
     input_dim: Dx; hidden_dim: H; dict_len: the DND's capacity; kernel: its similarity.
-    batch_size: agents run side by side, each with its own DND.
+    seeds: one run seed per agent (B = len(seeds)); agents run side by
+      side, each with its own weights and DND. An int is one agent.
     dtype: tf.float32 or tf.float64 (for checks against references).
-    seed: for the orthogonal initialisers.
+    two_biases: the original's two summed bias vectors (i2h and h2h), which under
+      Adam move the effective bias about twice as fast (spec 9.9); False keeps
+      the h2h bias at 0 and out of the trainable variables.
+    **dnd_options: policy, k, delta, eviction (see `DND`).
   """
 
-  def __init__(self, input_dim, hidden_dim, dict_len, kernel='l2', batch_size=1,
-               dtype=tf.float32, seed=None, name='dnd_lstm'):
+  def __init__(self, input_dim, hidden_dim, dict_len, kernel='l2', seeds=(0,),
+               dtype=tf.float32, two_biases=True, name='dnd_lstm', **dnd_options):
     super().__init__(name=name)
-    self.input_dim, self.hidden_dim = input_dim, hidden_dim
-    orthogonal = lambda offset: tf.keras.initializers.Orthogonal(
-        seed=None if seed is None else seed + offset)
-    self.kernel_x = tf.Variable(orthogonal(0)([input_dim, 5 * hidden_dim], dtype), name='i2h_kernel')
-    self.bias_x = tf.Variable(tf.zeros([5 * hidden_dim], dtype), name='i2h_bias')
-    self.kernel_h = tf.Variable(orthogonal(1)([hidden_dim, 5 * hidden_dim], dtype),
+    seeds = [seeds] if isinstance(seeds, int) else list(seeds)
+    batch = len(seeds)
+    self.input_dim, self.hidden_dim, self.two_biases = input_dim, hidden_dim, two_biases
+    width = 5 * hidden_dim
+    self.kernel_x = tf.Variable(orthogonal([input_dim, width], seeds, INIT_I2H, dtype),
+                                name='i2h_kernel')
+    self.bias_x = tf.Variable(tf.zeros([batch, width], dtype), name='i2h_bias')
+    self.kernel_h = tf.Variable(orthogonal([hidden_dim, width], seeds, INIT_H2H, dtype),
                                 name='h2h_kernel')
-    self.bias_h = tf.Variable(tf.zeros([5 * hidden_dim], dtype), name='h2h_bias')
-    self.dnd = DND(dict_len, input_dim, hidden_dim, kernel, batch_size, dtype)
+    self.bias_h = tf.Variable(tf.zeros([batch, width], dtype), trainable=two_biases,
+                              name='h2h_bias')
+    self.dnd = DND(dict_len, input_dim, hidden_dim, kernel, batch, dtype, **dnd_options)
 
   def step(self, x, h, c, encoding_on, retrieval_on=True):
     """Read the DND with x, step the cell, write (x, c) where `encoding_on`.
