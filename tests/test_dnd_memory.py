@@ -141,3 +141,28 @@ def test_large_capacity_store():
   dnd.save_memory(keys, tf.ones([1, 32]))
   read = dnd.get_memory(keys)
   assert read.found.numpy()[0] and int(read.index.numpy()[0]) == 0
+
+
+@pytest.mark.parametrize('options', [dict(), dict(kernel='cosine'), dict(policy='kNN', k=2),
+                                     dict(eviction='LRU'), dict(policy='kNN', k=3, eviction='LRU')])
+def test_reads_at_once_equal_reads_in_turn(options):
+  """A trial's T reads done together (get_memories) equal T get_memory calls,
+  LRU use times and the clock included."""
+  rng = np.random.default_rng(4)
+  stores = [DND(dict_len=4, key_dim=3, memory_dim=2, batch_size=2, dtype=tf.float64, **options)
+            for _ in range(2)]
+  for _ in range(5):
+    key, value = tf.constant(rng.normal(size=(2, 3))), tf.constant(rng.normal(size=(2, 2)))
+    for store in stores:
+      store.save_memory(key, value)
+  queries = rng.normal(size=(2, 6, 3))
+  on = tf.constant([True, False])
+  together = stores[0].get_memories(tf.constant(queries), on)
+  for t in range(6):
+    one = stores[1].get_memory(tf.constant(queries[:, t]), on)
+    for name in ('value', 'index', 'similarity', 'found'):
+      np.testing.assert_array_equal(getattr(together, name).numpy()[:, t],
+                                    getattr(one, name).numpy(), err_msg=name)
+  for name in ('last_used', 'clock', 'written_at', 'count'):
+    np.testing.assert_array_equal(getattr(stores[0], name).numpy(),
+                                  getattr(stores[1], name).numpy(), err_msg=name)

@@ -41,19 +41,23 @@ def similarity(queries, keys, kernel='l2'):
   """Similarity of each query to every key of its own store.
 
   Args:
-    queries: `[B, Dk]`.
+    queries: `[B, Dk]`, or `[B, T, Dk]` for T queries per store.
     keys: `[B, L, Dk]`.
     kernel: 'l2', 'l1' (negative distances) or 'cosine'.
   Returns:
-    `[B, L]`, larger is more similar.
+    `[B, L]` (or `[B, T, L]`), larger is more similar.
   """
   check_kernel(kernel)
+  many = queries.shape.rank == 3
   if kernel == 'cosine':
-    dots = tf.einsum('bd,bld->bl', queries, keys)
-    query_norm = tf.maximum(tf.norm(queries, axis=-1, keepdims=True), COSINE_EPS)  # [B, 1]
+    dots = tf.einsum('btd,bld->btl' if many else 'bd,bld->bl', queries, keys)
+    query_norm = tf.maximum(tf.norm(queries, axis=-1, keepdims=True), COSINE_EPS)  # [B, (T,) 1]
     key_norm = tf.maximum(tf.norm(keys, axis=-1), COSINE_EPS)                       # [B, L]
-    return dots / (query_norm * key_norm)
-  difference = queries[:, None, :] - keys + PAIRWISE_EPS
+    return dots / (query_norm * (key_norm[:, None, :] if many else key_norm))
+  if many:
+    difference = queries[:, :, None, :] - keys[:, None, :, :] + PAIRWISE_EPS
+  else:
+    difference = queries[:, None, :] - keys + PAIRWISE_EPS
   if kernel == 'l1':
     return -tf.reduce_sum(tf.abs(difference), axis=-1)
   return -tf.sqrt(tf.reduce_sum(tf.square(difference), axis=-1))
@@ -89,7 +93,7 @@ def nearest(queries, keys, count, position, kernel='l2', order=None):
   """The original's 1-NN: the most similar stored key, the oldest on ties.
 
   Args:
-    queries: `[B, Dk]`.
+    queries: `[B, Dk]`, or `[B, T, Dk]` for T queries per store.
     keys: `[B, L, Dk]`.
     count: `[B]` int, entries stored.
     position: `[B]` int, the next write slot (FIFO).
@@ -98,21 +102,23 @@ def nearest(queries, keys, count, position, kernel='l2', order=None):
       an LRU store, whose slots are not in ring order); default the FIFO ring's
       `insertion_order`.
   Returns:
-    `(index [B] int32, best [B] similarity of that entry, found [B] bool)`;
-    where nothing is stored, `found` is False, `index` 0 and `best` -inf.
+    `(index [B(, T)] int32, best [B(, T)] similarity of that entry, found [B(, T)]
+    bool)`; where nothing is stored, `found` is False, `index` 0 and `best` -inf.
   """
   capacity = keys.shape[1]
-  scores = similarity(queries, keys, kernel)
-  used = slots_in_use(count, capacity)
+  many = queries.shape.rank == 3
+  per_query = (lambda x: x[:, None]) if many else (lambda x: x)  # [B, ...] -> [B, (1,) ...]
+  scores = similarity(queries, keys, kernel)                             # [B, (T,) L]
+  used = per_query(slots_in_use(count, capacity))
   scores = tf.where(used, scores, tf.constant(float('-inf'), scores.dtype))
-  best = tf.reduce_max(scores, axis=-1)                                        # [B]
-  ties = used & tf.equal(scores, best[:, None])
+  best = tf.reduce_max(scores, axis=-1)                                  # [B, (T)]
+  ties = used & tf.equal(scores, best[..., None])
   if order is None:
     order = insertion_order(count, position, capacity)
-  order = tf.cast(order, tf.int64)
+  order = per_query(tf.cast(order, tf.int64))
   order = tf.where(ties, order, tf.int64.max)      # only tied, used slots compete
   index = tf.argmin(order, axis=-1, output_type=tf.int32)
-  found = tf.cast(count, tf.int32) > 0
+  found = tf.broadcast_to(per_query(tf.cast(count, tf.int32) > 0), tf.shape(index))
   return tf.where(found, index, 0), best, found
 
 
@@ -121,13 +127,13 @@ def gather_values(values, index, found):
 
   Args:
     values: `[B, L, Dv]`.
-    index: `[B]` int32.
-    found: `[B]` bool.
+    index: `[B]` (or `[B, T]`) int32.
+    found: `[B]` (or `[B, T]`) bool.
   Returns:
-    `[B, Dv]`.
+    `[B, Dv]` (or `[B, T, Dv]`).
   """
   read = tf.gather(values, index, batch_dims=1)
-  return tf.where(found[:, None], read, tf.zeros_like(read))
+  return tf.where(found[..., None], read, tf.zeros_like(read))
 
 
 def knn_weights(queries, keys, count, k, delta=1e-3):
@@ -137,20 +143,24 @@ def knn_weights(queries, keys, count, k, delta=1e-3):
   k nearest stored keys (fewer if fewer are stored: the missing ones get weight 0).
 
   Args:
-    queries: `[B, Dk]`.
+    queries: `[B, Dk]`, or `[B, T, Dk]` for T queries per store.
     keys: `[B, L, Dk]`.
     count: `[B]` int, entries stored.
     k: K, a Python int <= L.
     delta: the kernel's offset (NEC: 1e-3).
   Returns:
-    `(indices [B, K] int32, weights [B, K])`; weights sum to 1 where anything
-    is stored and are all 0 where nothing is.
+    `(indices [B, (T,) K] int32, weights [B, (T,) K])`; weights sum to 1 where
+    anything is stored and are all 0 where nothing is.
   """
   capacity = keys.shape[1]
   if not 1 <= k <= capacity:
     raise ValueError(f'k={k} must be between 1 and the capacity {capacity}')
-  squared = tf.reduce_sum(tf.square(queries[:, None, :] - keys), axis=-1)    # [B, L]
-  used = slots_in_use(count, capacity)
+  if queries.shape.rank == 3:
+    squared = tf.reduce_sum(tf.square(queries[:, :, None, :] - keys[:, None]), axis=-1)
+    used = slots_in_use(count, capacity)[:, None]                          # [B, 1, L]
+  else:
+    squared = tf.reduce_sum(tf.square(queries[:, None, :] - keys), axis=-1)  # [B, L]
+    used = slots_in_use(count, capacity)
   kernel = tf.where(used, 1.0 / (squared + delta), tf.zeros_like(squared))
   # Largest kernel = nearest; top_k keeps the lower index first on ties.
   top, indices = tf.math.top_k(kernel, k=k)
@@ -164,13 +174,13 @@ def weighted_read(values, indices, weights):
 
   Args:
     values: `[B, L, Dv]`.
-    indices: `[B, K]` int32.
-    weights: `[B, K]`.
+    indices: `[B, K]` (or `[B, T, K]`) int32.
+    weights: `[B, K]` (or `[B, T, K]`).
   Returns:
-    `[B, Dv]`.
+    `[B, Dv]` (or `[B, T, Dv]`).
   """
-  neighbours = tf.gather(values, indices, batch_dims=1)                     # [B, K, Dv]
-  return tf.einsum('bk,bkd->bd', weights, neighbours)
+  neighbours = tf.gather(values, indices, batch_dims=1)                     # [B, (T,) K, Dv]
+  return tf.reduce_sum(weights[..., None] * neighbours, axis=-2)
 
 
 def write(keys, values, count, position, new_key, new_value, enabled):

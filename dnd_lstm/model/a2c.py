@@ -8,7 +8,8 @@ Shapes: `B` agents, `H` hidden width, `A` actions.
 """
 import tensorflow as tf
 
-from dnd_lstm.model.dnd_lstm import INIT_ACTOR, INIT_CRITIC, batch_linear, orthogonal
+from dnd_lstm.model.dnd_lstm import (INIT_ACTOR, INIT_CRITIC, batch_linear, orthogonal,
+                                     per_agent_blocks)
 
 
 class A2CLinear(tf.Module):
@@ -30,9 +31,16 @@ class A2CLinear(tf.Module):
     self.critic_bias = tf.Variable(tf.zeros([batch, 1], dtype), name='critic_bias')
 
   def __call__(self, h, beta=1.0):
-    """Args: h `[B, H]`. Returns: (policy `[B, A]` probabilities, value `[B]`)."""
+    """Args: h `[B, H]`. Returns: (policy `[B, A]` probabilities, value `[B]`).
+
+    Per step on purpose: batched matmuls over T steps with 2 output columns
+    round differently for 1 and for 10 agents in Eigen's kernels, matrix-vector
+    ones do not (so agents side by side equal single runs bit for bit); the
+    softmax's exp runs in per-agent blocks for the same reason.
+    """
     if not beta > 0:
       raise ValueError(f'beta={beta} must be > 0')
-    logits = batch_linear(h, self.actor_kernel, self.actor_bias)
+    logits = batch_linear(h, self.actor_kernel, self.actor_bias) / beta
     value = batch_linear(h, self.critic_kernel, self.critic_bias)[:, 0]
-    return tf.nn.softmax(logits / beta, axis=-1), value
+    weights = per_agent_blocks(tf.exp, logits - tf.reduce_max(logits, axis=-1, keepdims=True))
+    return weights / tf.reduce_sum(weights, axis=-1, keepdims=True), value

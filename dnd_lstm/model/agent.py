@@ -23,7 +23,7 @@ import tensorflow as tf
 from common.optim import TorchAdam
 from dnd_lstm.model import utils
 from dnd_lstm.model.a2c import A2CLinear
-from dnd_lstm.model.dnd_lstm import DNDLSTM
+from dnd_lstm.model.dnd_lstm import DNDLSTM, per_agent_blocks
 
 # Every per-step quantity of a trial, by name, each `[B, T, ...]`: the cell's
 # state and gates (`[B, T, H]`), the retrieved slot, its similarity and whether
@@ -40,12 +40,12 @@ def sample_actions(policy, uniform):
   """Inverse-CDF sampling: the first action whose cumulative probability exceeds u.
 
   Args:
-    policy: `[B, A]` probabilities; uniform: `[B]` in [0, 1).
+    policy: `[..., A]` probabilities; uniform: `[...]` in [0, 1).
   Returns:
-    `[B]` int32.
+    `[...]` int32.
   """
-  thresholds = tf.cumsum(policy, axis=-1)[:, :-1]                  # [B, A - 1]
-  passed = tf.cast(uniform[:, None] >= thresholds, tf.int32)
+  thresholds = tf.cumsum(policy, axis=-1)[..., :-1]                # [..., A - 1]
+  passed = tf.cast(uniform[..., None] >= thresholds, tf.int32)
   return tf.reduce_sum(passed, axis=-1)
 
 
@@ -103,26 +103,19 @@ class Agent(tf.Module):
     Returns:
       `TrialResult`.
     """
-    steps = x.shape[1]
-    h, c = h0, c0
-    columns = {name: [] for name in TRACE_FIELDS}
-    for t in range(steps):  # T is small and static: unrolled
-      encoding_on = tf.logical_and(encode, t == steps - 1)
-      out, read = self.cell.step(x[:, t], h, c, encoding_on, retrieval_on)
-      h, c = out.h, out.c
-      policy, value = self.a2c(h, self.beta)
-      action = tf.where(replay, tf.cast(actions[:, t], tf.int32),
-                        sample_actions(policy, uniform[:, t]))
-      log_prob = tf.math.log(tf.gather(policy, action, batch_dims=1))
-      reward = utils.get_reward(action, y[:, t])
-      reward = tf.cast(reward, self.dtype)
-      for name, value_ in zip(out._fields, out):
-        columns[name].append(value_)
-      for name, value_ in (('index', read.index), ('similarity', read.similarity),
-                           ('found', read.found), ('policy', policy), ('value', value),
-                           ('action', action), ('log_prob', log_prob), ('reward', reward)):
-        columns[name].append(value_)
-    trace = Trace(**{name: tf.stack(column, axis=1) for name, column in columns.items()})
+    outs, reads = self.cell.trial(x, h0, c0, encode, retrieval_on)
+    stacked = {name: tf.stack([getattr(out, name) for out in outs], axis=1)
+               for name in outs[0]._fields}                              # [B, T, H] each
+    heads = [self.a2c(out.h, self.beta) for out in outs]                 # per step (see A2CLinear)
+    policy = tf.stack([p for p, _ in heads], axis=1)                     # [B, T, A]
+    value = tf.stack([v for _, v in heads], axis=1)                      # [B, T]
+    # The action does not feed back into the recurrence: sampled for all T at once.
+    action = tf.where(replay, tf.cast(actions, tf.int32), sample_actions(policy, uniform))
+    log_prob = per_agent_blocks(tf.math.log, tf.gather(policy, action, batch_dims=2))
+    reward = tf.cast(utils.get_reward(action, y), self.dtype)
+    stacked.update(index=reads.index, similarity=reads.similarity, found=reads.found,
+                   policy=policy, value=value, action=action, log_prob=log_prob, reward=reward)
+    trace = Trace(**stacked)
     returns = utils.compute_returns(trace.reward, self.gamma, self.normalize_returns)
     loss_policy, loss_value = utils.compute_a2c_loss(trace.log_prob, trace.value, returns)
     return TrialResult(trace, loss_policy, loss_value)

@@ -105,6 +105,41 @@ class DND(tf.Module):
     similarity = tf.where(found, similarity, tf.constant(float('-inf'), similarity.dtype))
     return Read(value, index, similarity, found)
 
+  def get_memories(self, queries, retrieval_on=True):
+    """`get_memory` for T queries at once, as T reads in order with no write in
+    between (a trial's reads all come before its one write, at its last step):
+    the same reads, LRU use times included, in a few large ops instead of T
+    rounds of small ones.
+
+    Args:
+      queries: `[B, T, Dk]`.
+    Returns:
+      `Read` with value `[B, T, Dv]` and index, similarity, found `[B, T]`.
+    """
+    queries = tf.stop_gradient(queries)
+    order = self.written_at if self.eviction == 'LRU' else None
+    index, similarity, found = nearest.nearest(queries, self.keys, self.count, self.position,
+                                               self.kernel, order=order)
+    on = tf.cast(retrieval_on, tf.bool)
+    found = found & (on[:, None] if on.shape.rank == 1 else on)    # [B] per agent, or []
+    if self.policy == '1NN':
+      value = nearest.gather_values(self.vals, index, found)
+      used, used_mask = index[..., None], found[..., None]           # [B, T, 1]
+    else:
+      indices, weights = nearest.knn_weights(queries, self.keys, self.count, self.k, self.delta)
+      weights = tf.where(found[..., None], weights, tf.zeros_like(weights))
+      value = nearest.weighted_read(self.vals, indices, weights)
+      used, used_mask = indices, weights > 0                         # [B, T, K]
+    if self.eviction == 'LRU':  # step t's read happens at tick clock + (reads found up to t)
+      ticks = self.clock[:, None] + tf.cumsum(tf.cast(found, tf.int64), axis=1)   # [B, T]
+      hit = tf.reduce_any(tf.one_hot(used, self.dict_len, on_value=True, off_value=False)
+                          & used_mask[..., None], axis=2)                       # [B, T, L]
+      latest = tf.reduce_max(tf.where(hit, ticks[:, :, None], tf.int64.min), axis=1)
+      self.last_used.assign(tf.where(tf.reduce_any(hit, axis=1), latest, self.last_used))
+      self.clock.assign(ticks[:, -1])
+    similarity = tf.where(found, similarity, tf.constant(float('-inf'), similarity.dtype))
+    return Read(value, index, similarity, found)
+
   def save_memory(self, key, val, encoding_on=True):
     """Stores (key, val) where `encoding_on` (a bool tensor `[]` or `[B]`); detached.
 

@@ -49,12 +49,60 @@ def cell_step(x, h, c, kernel_x, bias_x, kernel_h, bias_h, memory):
     `Step` (h, c and the gates f, i, o, r, the candidate g and m = tanh(memory),
     each `[B, H]`).
   """
-  z = batch_linear(x, kernel_x, bias_x) + batch_linear(h, kernel_h, bias_h)
+  return projected_step(batch_linear(x, kernel_x, bias_x), h, c, kernel_h, bias_h, memory)
+
+
+def projected_step(x_projected, h, c, kernel_h, bias_h, memory):
+  """`cell_step` given the input's share of z, `x W_x + b_x` (`[B, 5H]`), which a
+  trial computes for all its steps at once (`project_inputs`)."""
+  z = x_projected + batch_linear(h, kernel_h, bias_h)
   f, i, o, r, g = tf.split(z, 5, axis=-1)
   f, i, o, r, g = tf.sigmoid(f), tf.sigmoid(i), tf.sigmoid(o), tf.sigmoid(r), tf.tanh(g)
   m = tf.tanh(memory)
   c_new = f * c + i * g + r * m
   return Step(o * tf.tanh(c_new), c_new, f, i, o, r, g, m)
+
+
+def time_linear(x, kernel, bias):
+  """x_t W + b for every step, one W per agent: `x [B, T, Din]`, `kernel [B, Din, Dout]`,
+  `bias [B, Dout]` -> `[B, T, Dout]`, as one batched matmul of [x, 1] with [W; b].
+
+  The bias rides in the product, so its gradient is the product's contraction
+  over T, like the kernel's: broadcasting it over T would sum its gradient with
+  a reduction whose order depends on B (for B = 1 it becomes an outer-axis
+  sum), and agents side by side would no longer equal single runs bit for bit.
+  """
+  ones = tf.ones(tf.concat([tf.shape(x)[:2], [1]], 0), x.dtype)
+  return tf.matmul(tf.concat([x, ones], -1), tf.concat([kernel, bias[:, None, :]], 1))
+
+
+PACKET_ALIGN = 16  # floats per widest SIMD packet (AVX-512) the CPU kernels use
+
+
+def per_agent_blocks(function, x):
+  """`function(x)` elementwise, with each agent's values in a block of its own
+  padded to a multiple of PACKET_ALIGN.
+
+  Eigen evaluates exp and log with SIMD packets and a scalar tail whose last
+  bits can differ; a small per-agent row ([T] or [T, A] values) would land on
+  a packet in one layout and on the tail in another, so agent b of a batch
+  could differ from the same agent run alone. Padded blocks put every agent's
+  values at the same offsets within packets whatever B is.
+
+  Args:
+    function: elementwise (tf.exp, tf.math.log, ...); x: `[B, ...]`.
+  """
+  shape = tf.shape(x)
+  flat = tf.reshape(x, [shape[0], -1])
+  size = flat.shape[1]
+  padded = -(-size // PACKET_ALIGN) * PACKET_ALIGN
+  out = function(tf.pad(flat, [[0, 0], [0, padded - size]], constant_values=1))
+  return tf.reshape(out[:, :size], shape)
+
+
+def project_inputs(x, kernel_x, bias_x):
+  """x_t W_x + b_x for every step (`time_linear`): `[B, T, Dx]` -> `[B, T, 5H]`."""
+  return time_linear(x, kernel_x, bias_x)
 
 
 INIT_I2H, INIT_H2H, INIT_ACTOR, INIT_CRITIC = range(4)  # which matrix an init seed is for
@@ -108,3 +156,23 @@ class DNDLSTM(tf.Module):
     out = cell_step(x, h, c, self.kernel_x, self.bias_x, self.kernel_h, self.bias_h, read.value)
     self.dnd.save_memory(x, out.c, encoding_on)
     return out, read
+
+  def trial(self, x, h, c, encoding_on, retrieval_on=True):
+    """T steps of `step`, with the T reads (which see the store before the trial's
+    only write, at its last step) and the input projections done at once.
+
+    Args:
+      x: `[B, T, Dx]`; h, c: `[B, H]`; encoding_on: bool `[]` or `[B]`, whether the
+      last step writes.
+    Returns:
+      (list of T `Step`s, the DND's `Read` with `[B, T]` fields).
+    """
+    reads = self.dnd.get_memories(x, retrieval_on)
+    projected = project_inputs(x, self.kernel_x, self.bias_x)
+    steps = []
+    for t in range(x.shape[1]):  # T is small and static: unrolled
+      out = projected_step(projected[:, t], h, c, self.kernel_h, self.bias_h, reads.value[:, t])
+      h, c = out.h, out.c
+      steps.append(out)
+    self.dnd.save_memory(x[:, -1], c, encoding_on)
+    return steps, reads
