@@ -170,9 +170,9 @@ def retrieval_worker(threads):
       seconds = median_seconds(search, q, keys, repeats=3 if stored * queries > 1e7 else 7)
       flops = 2 * queries * stored * 64 + 8 * queries * stored  # the product + the rest
       emit({'suite': 'retrieval', 'intra_op_threads': threads or 'default', 'queries': queries,
-            'stored_keys': stored, 'key_dim': 64, 'latency_ms': round(seconds * 1e3, 3),
-            'flop_bound_ms': round(flops / peak * 1e3, 3),
-            'fraction_of_bound': round(flops / peak / seconds, 3)})
+            'stored_keys': stored, 'key_dim': 64, 'latency_ms': float(f'{seconds * 1e3:.4g}'),
+            'flop_bound_ms': float(f'{flops / peak * 1e3:.3g}'),
+            'fraction_of_bound': float(f'{flops / peak / seconds:.3g}')})
 
 
 def retrieval():

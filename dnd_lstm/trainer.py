@@ -14,6 +14,7 @@ the DND, both streams, the task stream as it was at the start of the current
 epoch (a run resumed mid-epoch re-samples that epoch's stimuli from it) and the
 per-trial logs, so a resumed run continues exactly where it stopped.
 """
+import collections
 import os
 import time
 
@@ -29,6 +30,9 @@ from dnd_lstm.model.agent import Agent
 from dnd_lstm.task.contextual_choice import ContextualChoice
 
 LOG_FIELDS = ('returns', 'loss_value', 'loss_policy', 'actions', 'targets')
+# One epoch's data: numpy stimuli x `[B, M, T, Dx]` (float64) and targets y `[B, M, T]`,
+# and per trial m the tensors the compiled trial takes.
+Epoch = collections.namedtuple('Epoch', ('x', 'y', 'x_trials', 'y_trials', 'h0', 'c0', 'uniform'))
 
 
 class TrainingDivergedError(RuntimeError):
@@ -51,6 +55,7 @@ class Trainer:
     self.task_rngs = [np.random.RandomState(seed) for seed in self.seeds]
     self.epoch_start_rngs = [np.random.RandomState(seed) for seed in self.seeds]
     self.model_rngs = [seeding.numpy_stream(seed, seeding.MODEL) for seed in self.seeds]
+    self.epoch_start_model_rngs = [seeding.numpy_stream(seed, seeding.MODEL) for seed in self.seeds]
     self.tasks = [ContextualChoice(args.OBS_DIM, args.TRIAL_LENGTH, args.T_NOISE_OFF, rng)
                   for rng in self.task_rngs]
     self.agent = Agent(2 * args.OBS_DIM, args.DIM_HIDDEN, args.DIM_OUTPUT, args.DICT_LEN,
@@ -61,12 +66,15 @@ class Trainer:
                        beta=args.BETA, two_biases=args.TWO_BIASES, dtype=self.dtype,
                        jit_compile=args.JIT_COMPILE)
     self.logs = ArraysState(**self._empty_logs(0))
+    self._true, self._false = tf.constant(True), tf.constant(False)
+    self._no_actions = tf.zeros([len(self.seeds), args.TRIAL_LENGTH], tf.int32)
     self.keeper = CheckpointKeeper(
         args.CHECKPOINT_DIR, run_config, args.MAX_KEEP_CHECKPOINTS, logger=logger,
         restart=args.RESTART and args.MODE == 'train', settings=settings,
         agent=self.agent, task_rngs=NumpyRNGStates(self.task_rngs),
         epoch_start_rngs=NumpyRNGStates(self.epoch_start_rngs),
-        model_rngs=NumpyRNGStates(self.model_rngs), logs=self.logs)
+        model_rngs=NumpyRNGStates(self.model_rngs),
+        epoch_start_model_rngs=NumpyRNGStates(self.epoch_start_model_rngs), logs=self.logs)
     logger.info(f'DND-LSTM agents: seeds {self.seeds[0]}..{self.seeds[-1]} | '
                 f'{self.agent.parameter_count()} trainable parameters each | DND {args.DICT_LEN} '
                 f'entries, kernel {args.KERNEL}, {args.POLICY}, {args.EVICTION}')
@@ -80,31 +88,31 @@ class Trainer:
                 actions=np.zeros([b, epochs, m, t], np.int16),
                 targets=np.zeros([b, epochs, m], np.int8))
 
-  def _sample_epoch(self, tasks):
-    """(x `[B, M, T, Dx]` in the model's dtype, targets `[B, M, T]` int32, x float64)."""
-    samples = [task.sample(self.args.N_UNIQUE_EXAMPLE) for task in tasks]
+  def _sample_epoch(self, tasks, noise_rngs):
+    """One epoch's stimuli and noise, drawn at its start: `Epoch` (numpy x float64
+    `[B, M, T, Dx]` and targets `[B, M, T]`, and per trial the tensors of x, y, h0,
+    c0 and the sampling uniforms). Each agent's noise stream draws h0 and c0
+    `[M, 2, H]` ~ N(0, scale^2), then uniforms `[M, T]`."""
+    args = self.args
+    samples = [task.sample(args.N_UNIQUE_EXAMPLE) for task in tasks]
     x = np.stack([s[0] for s in samples])
     y = np.stack([s[1][..., 0] for s in samples]).astype(np.int32)
-    return x.astype(self.dtype.as_numpy_dtype), y, x
+    states, uniform = [], []
+    for rng in noise_rngs:
+      states.append(rng.normal(size=(self.n_trials, 2, args.DIM_HIDDEN)) * args.INIT_STATE_SCALE)
+      uniform.append(rng.uniform(size=(self.n_trials, args.TRIAL_LENGTH)))
+    per_trial = lambda a, dtype: tf.unstack(tf.constant(np.swapaxes(a, 0, 1), dtype))
+    states = np.stack(states)                                      # [B, M, 2, H]
+    return Epoch(x, y, per_trial(x, self.dtype), per_trial(y, tf.int32),
+                 per_trial(states[:, :, 0], self.dtype), per_trial(states[:, :, 1], self.dtype),
+                 per_trial(np.stack(uniform), self.dtype))
 
-  def _trial_noise(self, rngs):
-    """h0, c0 `[B, H]` ~ N(0, scale^2) and uniforms `[B, T]`, each agent from its stream."""
-    h, scale, t = self.args.DIM_HIDDEN, self.args.INIT_STATE_SCALE, self.args.TRIAL_LENGTH
-    h0, c0, uniform = [], [], []
-    for rng in rngs:
-      h0.append(rng.normal(size=h) * scale)
-      c0.append(rng.normal(size=h) * scale)
-      uniform.append(rng.uniform(size=t))
-    cast = lambda a: tf.constant(np.array(a), self.dtype)
-    return cast(h0), cast(c0), cast(uniform)
-
-  def _run(self, function, x, y, m, rngs, retrieval_on, encoding_on):
-    h0, c0, uniform = self._trial_noise(rngs)
+  def _run(self, function, data, m, retrieval_on, encoding_on):
     b, t = len(self.seeds), self.args.TRIAL_LENGTH
-    encode = tf.constant(bool(encoding_on and m < self.args.N_UNIQUE_EXAMPLE))
-    return function(tf.constant(x[:, m]), tf.constant(y[:, m]), h0, c0, uniform,
-                    tf.zeros([b, t], tf.int32), tf.constant(False), encode,
-                    tf.constant(bool(retrieval_on)))
+    encode = bool(encoding_on and m < self.args.N_UNIQUE_EXAMPLE)
+    return function(data.x_trials[m], data.y_trials[m], data.h0[m], data.c0[m], data.uniform[m],
+                    self._no_actions, self._false, self._true if encode else self._false,
+                    self._true if retrieval_on else self._false)
 
   # -- training ---------------------------------------------------------------
   def fit(self):
@@ -131,37 +139,46 @@ class Trainer:
     saving = SaveSchedule(args.SAVE_INTERVAL, args.SAVE_INTERVAL_MINUTES)
     self.saved_step = step
     start = time.perf_counter()
-    x = y = None
+    data, pending = None, []
     with StopOnInterrupt() as interrupt:
       try:
         while step < total and not interrupt.requested:
           epoch, m = divmod(step, self.n_trials)
-          if m == 0 or x is None:
-            x, y, x64 = self._begin_epoch(resumed=m > 0)
+          if m == 0 or data is None:
+            data = self._begin_epoch(resumed=m > 0)
             epoch_start, traces = time.perf_counter(), {}
-            vis_trials = self._vis_trials(x64) if self._vis_due(epoch) else None
-          result = self._run(self.agent.train_trial, x, y, m, self.model_rngs,
-                             not args.RETRIEVAL_OFF, not args.ENCODING_OFF)
-          self._log_trial(logs, epoch, m, result, y)
+            vis_trials = self._vis_trials(data.x) if self._vis_due(epoch) else None
+          result = self._run(self.agent.train_trial, data, m, not args.RETRIEVAL_OFF,
+                             not args.ENCODING_OFF)
+          # Logged in batches (at the epoch's end and before saves): converting each
+          # trial's outputs at once would cost as much as running it.
+          pending.append((epoch, m, result.trace.action, result.trace.reward,
+                          result.loss_policy, result.loss_value))
           if vis_trials is not None and any(m in own for own in vis_trials):
             traces[m] = {name: value.numpy() for name, value in result.trace._asdict().items()}
           step += 1
           if args.VERBOSE:
+            self._log_trials(logs, pending, data.y)
             log.debug(f'trial {step}: return {logs["returns"][:, epoch, m].tolist()}, loss '
                       f'{(logs["loss_value"][:, epoch, m] + logs["loss_policy"][:, epoch, m]).tolist()}')
           if progress.due(step) == 'time':
             log.info(progress.line(step, 'time'))
           epoch_done = step % self.n_trials == 0
           if epoch_done:
+            self._log_trials(logs, pending, data.y)
             self._end_epoch(epoch, logs, results, summaries, time.perf_counter() - epoch_start)
           if (epoch_done and not args.SAVE_INTERVAL) or saving.due(step):
+            self._log_trials(logs, pending, data.y)
             self._save(step)
             saving.saved()
           if epoch_done and vis_trials is not None:
-            self._visualize(epoch, x64, y, logs, traces, vis_trials)
+            self._visualize(epoch, data.x, data.y, logs, traces, vis_trials)
       except OutputError:
+        self._log_trials(logs, pending, data.y)
         self._save_unsaved(step)  # the error ends the run after progress is saved
         raise
+      if data is not None:
+        self._log_trials(logs, pending, data.y)
       self._save_unsaved(step)
       if interrupt.requested:
         log.info(f'Interrupted at trial {step}; checkpoint saved, run again to resume.')
@@ -169,27 +186,38 @@ class Trainer:
     return step
 
   def _begin_epoch(self, resumed):
-    """The epoch's stimuli; a resumed epoch re-samples them from the task streams'
-    state at its start (its DND and noise streams come from the checkpoint)."""
-    if resumed:
-      for rng, start in zip(self.task_rngs, self.epoch_start_rngs):
+    """The epoch's stimuli and noise; a resumed epoch re-draws them from the task and
+    noise streams' states at its start (its DND comes from the checkpoint)."""
+    pairs = list(zip(self.task_rngs, self.epoch_start_rngs)) + list(
+        zip(self.model_rngs, self.epoch_start_model_rngs))
+    for rng, start in pairs:
+      if resumed:
         rng.set_state(start.get_state())
-    else:
-      for rng, start in zip(self.task_rngs, self.epoch_start_rngs):
+      else:
         start.set_state(rng.get_state())
+    if not resumed:
       self.agent.dnd.reset_memory()
-    return self._sample_epoch(self.tasks)
+    return self._sample_epoch(self.tasks, self.model_rngs)
 
-  def _log_trial(self, logs, epoch, m, result, y):
-    losses = result.loss_value.numpy(), result.loss_policy.numpy()
-    if not (np.all(np.isfinite(losses[0])) and np.all(np.isfinite(losses[1]))):
+  def _log_trials(self, logs, pending, y):
+    """Moves the pending trials' outputs into the logs (emptying `pending`)."""
+    if not pending:
+      return
+    epochs, trials, actions, rewards, policy, value = zip(*pending)
+    actions, rewards = np.stack(actions, 1), np.stack(rewards, 1)      # [B, n, T]
+    policy, value = np.stack(policy, 1), np.stack(value, 1)            # [B, n]
+    bad = ~(np.isfinite(policy) & np.isfinite(value)).all(axis=0)
+    if bad.any():
+      first = int(np.flatnonzero(bad)[0])
       raise TrainingDivergedError(
-          f'the loss became non-finite at epoch {epoch}, trial {m}; stopped without saving, the '
-          f'last finite checkpoint ({self.keeper.latest or "none"}) is kept')
-    logs['returns'][:, epoch, m] = result.trace.reward.numpy().sum(axis=1)
-    logs['loss_value'][:, epoch, m], logs['loss_policy'][:, epoch, m] = losses
-    logs['actions'][:, epoch, m] = result.trace.action.numpy()
-    logs['targets'][:, epoch, m] = y[:, m, 0]
+          f'the loss became non-finite at epoch {epochs[first]}, trial {trials[first]}; stopped '
+          f'without saving, the last finite checkpoint ({self.keeper.latest or "none"}) is kept')
+    epochs, trials = np.array(epochs), np.array(trials)
+    logs['returns'][:, epochs, trials] = rewards.sum(axis=2)
+    logs['loss_value'][:, epochs, trials], logs['loss_policy'][:, epochs, trials] = value, policy
+    logs['actions'][:, epochs, trials] = actions
+    logs['targets'][:, epochs, trials] = y[:, trials, 0]
+    pending.clear()
 
   def _end_epoch(self, epoch, logs, results, summaries, seconds):
     ret, val, pol = (logs[name][:, epoch].mean(axis=1) for name in
@@ -270,17 +298,19 @@ class Trainer:
       tasks = [ContextualChoice(args.OBS_DIM, args.TRIAL_LENGTH, args.T_NOISE_OFF,
                                 seeding.numpy_stream(seed, seeding.TEST)) for seed in self.seeds]
       rngs = [seeding.numpy_stream(seed, seeding.TEST, 1) for seed in self.seeds]
-      x, y, x64 = self._sample_epoch(tasks)
+      data = self._sample_epoch(tasks, rngs)
+      x64, y = data.x, data.y
       self.agent.dnd.reset_memory()
       logs = self._empty_logs(1)
       vis = self._vis_trials(x64) if args.VISUALIZE else []
-      traces = {}
+      traces, pending = {}, []
       for m in range(self.n_trials):
-        result = self._run(self.agent.run_trial, x, y, m, rngs, retrieval_on,
-                           not args.ENCODING_OFF)
-        self._log_trial(logs, 0, m, result, y)
+        result = self._run(self.agent.run_trial, data, m, retrieval_on, not args.ENCODING_OFF)
+        pending.append((0, m, result.trace.action, result.trace.reward, result.loss_policy,
+                        result.loss_value))
         if any(m in own for own in vis):
           traces[m] = {k: v.numpy() for k, v in result.trace._asdict().items()}
+      self._log_trials(logs, pending, y)
       ret = logs['returns'][:, 0].mean(axis=1)
       acc = [figures.analysis.accuracy_by_time(logs['actions'][b, 0], y[b, :, 0],
                                                args.N_UNIQUE_EXAMPLE) for b in range(len(ret))]

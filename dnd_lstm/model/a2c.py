@@ -44,3 +44,18 @@ class A2CLinear(tf.Module):
     value = batch_linear(h, self.critic_kernel, self.critic_bias)[:, 0]
     weights = per_agent_blocks(tf.exp, logits - tf.reduce_max(logits, axis=-1, keepdims=True))
     return weights / tf.reduce_sum(weights, axis=-1, keepdims=True), value
+
+  def heads(self, hs, beta=1.0):
+    """`__call__` for a trial's T hidden states at once: one matrix-vector product
+    per step for actor and critic together, the softmax once over `[B, T, A]`.
+
+    Args: hs: list of T `[B, H]`. Returns: (policy `[B, T, A]`, value `[B, T]`).
+    """
+    if not beta > 0:
+      raise ValueError(f'beta={beta} must be > 0')
+    kernel = tf.concat([self.actor_kernel, self.critic_kernel], axis=-1)     # [B, H, A + 1]
+    bias = tf.concat([self.actor_bias, self.critic_bias], axis=-1)           # [B, A + 1]
+    out = tf.stack([batch_linear(h, kernel, bias) for h in hs], axis=1)      # [B, T, A + 1]
+    logits, value = out[..., :-1] / beta, out[..., -1]
+    weights = per_agent_blocks(tf.exp, logits - tf.reduce_max(logits, axis=-1, keepdims=True))
+    return weights / tf.reduce_sum(weights, axis=-1, keepdims=True), value

@@ -106,9 +106,7 @@ class Agent(tf.Module):
     outs, reads = self.cell.trial(x, h0, c0, encode, retrieval_on)
     stacked = {name: tf.stack([getattr(out, name) for out in outs], axis=1)
                for name in outs[0]._fields}                              # [B, T, H] each
-    heads = [self.a2c(out.h, self.beta) for out in outs]                 # per step (see A2CLinear)
-    policy = tf.stack([p for p, _ in heads], axis=1)                     # [B, T, A]
-    value = tf.stack([v for _, v in heads], axis=1)                      # [B, T]
+    policy, value = self.a2c.heads([out.h for out in outs], self.beta)   # [B, T, A], [B, T]
     # The action does not feed back into the recurrence: sampled for all T at once.
     action = tf.where(replay, tf.cast(actions, tf.int32), sample_actions(policy, uniform))
     log_prob = per_agent_blocks(tf.math.log, tf.gather(policy, action, batch_dims=2))

@@ -49,16 +49,18 @@ def cell_step(x, h, c, kernel_x, bias_x, kernel_h, bias_h, memory):
     `Step` (h, c and the gates f, i, o, r, the candidate g and m = tanh(memory),
     each `[B, H]`).
   """
-  return projected_step(batch_linear(x, kernel_x, bias_x), h, c, kernel_h, bias_h, memory)
+  return projected_step(batch_linear(x, kernel_x, bias_x), h, c, kernel_h, bias_h,
+                        tf.tanh(memory))
 
 
-def projected_step(x_projected, h, c, kernel_h, bias_h, memory):
-  """`cell_step` given the input's share of z, `x W_x + b_x` (`[B, 5H]`), which a
-  trial computes for all its steps at once (`project_inputs`)."""
+def projected_step(x_projected, h, c, kernel_h, bias_h, m):
+  """`cell_step` given the input's share of z, `x W_x + b_x` (`[B, 5H]`), and
+  m = tanh(memory) (`[B, H]`), which a trial computes for all its steps at once."""
   z = x_projected + batch_linear(h, kernel_h, bias_h)
-  f, i, o, r, g = tf.split(z, 5, axis=-1)
-  f, i, o, r, g = tf.sigmoid(f), tf.sigmoid(i), tf.sigmoid(o), tf.sigmoid(r), tf.tanh(g)
-  m = tf.tanh(memory)
+  hidden = h.shape[-1]
+  gates = tf.sigmoid(z[:, :4 * hidden])          # f, i, o, r: one op for the four sigmoids
+  f, i, o, r = tf.split(gates, 4, axis=-1)
+  g = tf.tanh(z[:, 4 * hidden:])
   c_new = f * c + i * g + r * m
   return Step(o * tf.tanh(c_new), c_new, f, i, o, r, g, m)
 
@@ -168,10 +170,14 @@ class DNDLSTM(tf.Module):
       (list of T `Step`s, the DND's `Read` with `[B, T]` fields).
     """
     reads = self.dnd.get_memories(x, retrieval_on)
-    projected = project_inputs(x, self.kernel_x, self.bias_x)
+    # Everything that does not depend on the recurrence is done for all T at once,
+    # and each variable is read once (fewer ops: faster to trace and to run).
+    projected = tf.unstack(project_inputs(x, self.kernel_x, self.bias_x), axis=1)
+    memories = tf.unstack(tf.tanh(reads.value), axis=1)
+    kernel_h, bias_h = tf.convert_to_tensor(self.kernel_h), tf.convert_to_tensor(self.bias_h)
     steps = []
-    for t in range(x.shape[1]):  # T is small and static: unrolled
-      out = projected_step(projected[:, t], h, c, self.kernel_h, self.bias_h, reads.value[:, t])
+    for x_projected, m in zip(projected, memories):  # T is small and static: unrolled
+      out = projected_step(x_projected, h, c, kernel_h, bias_h, m)
       h, c = out.h, out.c
       steps.append(out)
     self.dnd.save_memory(x[:, -1], c, encoding_on)
