@@ -60,8 +60,10 @@ def emit(record):
 
 # -- speed ----------------------------------------------------------------------------------
 def train_run(flags_, directory):
-  """Runs main.py's training in this process; returns the trainer (after fit)."""
+  """Runs main.py's training in this process; returns (trainer, seconds in fit(),
+  seconds before it: TensorFlow's start-up and the model's construction)."""
   import logging
+  start = time.perf_counter()
   from common import config, runtime
   from dnd_lstm import constants
   args = config.parse(constants, ['benchmark', f'--checkpoint_dir={directory}', *flags_])
@@ -72,20 +74,19 @@ def train_run(flags_, directory):
   logger = setup_logger(os.path.join(directory, 'log.txt'), level=logging.WARNING)
   trainer = Trainer(args, logger, config.as_dict(args, constants.ARCHITECTURE_KEYS),
                     config.as_dict(args))
+  fit_start = time.perf_counter()
   trainer.fit()
-  return trainer
+  return trainer, time.perf_counter() - fit_start, fit_start - start
 
 
 def speed_worker(mode, threads, agents):
   flags_ = [f'--intra_op_threads={threads}', f'--n_agents={agents}', '--visualize=false',
             '--max_keep_checkpoints=1'] + (['--jit_compile'] if mode == 'xla' else [])
   with tempfile.TemporaryDirectory() as directory:
-    start = time.perf_counter()
-    trainer = train_run(flags_, directory)
-    seconds = time.perf_counter() - start
+    trainer, seconds, startup = train_run(flags_, directory)
   returns = trainer.logs.arrays['returns'][:, -1].mean(axis=1)
   emit({'suite': 'speed', 'program': 'port', 'compile': mode, 'intra_op_threads': threads or
-        'default', 'agents': agents, 'run_s': round(seconds, 2),
+        'default', 'agents': agents, 'train_s': round(seconds, 2), 'startup_s': round(startup, 2),
         'peak_rss_mb': round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         'return_epoch19': [round(float(r), 2) for r in returns]})
 
@@ -103,13 +104,16 @@ def run_original(threads):
     raise SystemExit(f'error: the original failed: {done.stderr.strip().splitlines()[-1:]}')
   epochs = [float(t) for t in re.findall(r'time = ([0-9.]+)', done.stdout)]
   returns = [float(r) for r in re.findall(r'return = ([0-9.]+)', done.stdout)]
-  emit({'suite': 'speed', 'program': 'original', 'intra_op_threads': threads or 'default',
-        'process_wall_s': round(wall, 2), 'run_s': round(sum(epochs), 2),
-        'return_epoch19': returns[-1] if returns else None})
-  return sum(epochs)
+  record = {'suite': 'speed', 'program': 'original', 'intra_op_threads': threads or 'default',
+            'process_wall_s': round(wall, 2), 'train_s': round(sum(epochs), 2),
+            'return_epoch19': returns[-1] if returns else None}
+  emit(record)
+  return record
 
 
 def speed():
+  """Training time (the port's fit(), compiling included; the original's epochs, as
+  it prints them) and the whole command's wall time, alternating programs."""
   def port(mode, threads, agents=1):
     command = [sys.executable, os.path.abspath(__file__), f'--worker=speed:{mode}:{threads}:{agents}']
     start = time.perf_counter()
@@ -117,24 +121,29 @@ def speed():
     record = json.loads([l for l in out.splitlines() if l.startswith('{')][-1])
     record['process_wall_s'] = round(time.perf_counter() - start, 2)
     emit(record)
-    return record['run_s']
+    return record
 
-  times = {}
+  records = {}
   with_original = bool(FLAGS.original_src and FLAGS.original_python)
-  for repeat in range(FLAGS.repeats):
+  for _ in range(FLAGS.repeats):
     for threads in (int(t) for t in FLAGS.threads):
       for mode in FLAGS.modes:
-        times.setdefault(('port', mode, threads), []).append(port(mode, threads))
+        records.setdefault(('port', mode, threads), []).append(port(mode, threads))
       if with_original:
-        times.setdefault(('original', '', threads), []).append(run_original(threads))
-      times.setdefault(('port_10_seeds', 'graph', threads), []).append(port('graph', threads, 10))
-  for (program, mode, threads), values in times.items():
-    summary = {'suite': 'speed', 'summary': True, 'program': program, 'compile': mode or None,
-               'intra_op_threads': threads or 'default', 'runs': len(values),
-               'median_run_s': round(statistics.median(values), 2)}
-    original = times.get(('original', '', threads))
+        records.setdefault(('original', None, threads), []).append(run_original(threads))
+      records.setdefault(('port_10_seeds', 'graph', threads), []).append(port('graph', threads, 10))
+  median = lambda rs, key: statistics.median(r[key] for r in rs)
+  for (program, mode, threads), runs in records.items():
+    summary = {'suite': 'speed', 'summary': True, 'program': program, 'compile': mode,
+               'intra_op_threads': threads or 'default', 'runs': len(runs),
+               'median_train_s': round(median(runs, 'train_s'), 2),
+               'median_process_wall_s': round(median(runs, 'process_wall_s'), 2)}
+    if 'peak_rss_mb' in runs[0]:
+      summary['peak_rss_mb'] = max(r['peak_rss_mb'] for r in runs)
+    original = records.get(('original', None, threads))
     if original and program != 'original':
-      summary['original_over_this'] = round(statistics.median(original) / statistics.median(values), 2)
+      for key in ('train_s', 'process_wall_s'):
+        summary[f'original_over_this_{key}'] = round(median(original, key) / median(runs, key), 2)
     emit(summary)
 
 
@@ -198,9 +207,7 @@ def reproduce_worker(kind):
   flags_ = [f'--n_agents={n_seeds}', '--seed=0', '--save_vis_interval=0']
   flags_ += ['--retrieval_off', '--visualize=false'] if kind == 'control' else []
   with tempfile.TemporaryDirectory() as directory:
-    start = time.perf_counter()
-    trainer = train_run(flags_, directory)
-    seconds = time.perf_counter() - start
+    trainer, seconds, _ = train_run(flags_, directory)
     logs = trainer.logs.arrays
     split = []
     if kind != 'control':
@@ -219,7 +226,7 @@ def reproduce_worker(kind):
     if split:
       record['pc0_sign_split'], record['pc0_variance'] = split[b]
     emit(record)
-  emit({'suite': 'reproduce', 'kind': kind, 'run_s': round(seconds, 1), 'seeds': n_seeds})
+  emit({'suite': 'reproduce', 'kind': kind, 'train_s': round(seconds, 1), 'seeds': n_seeds})
 
 
 def reproduce():
