@@ -70,3 +70,51 @@ class TorchAdam(tf.Module):
       step_size = tf.cast(tf.cast(self.lr, tf.float64) / bias1, var.dtype)
       denom = tf.sqrt(v) / tf.cast(tf.sqrt(bias2), var.dtype) + self.eps
       var.assign_sub(step_size * (m / denom))
+
+
+class TF1RMSProp(tf.Module):
+  """TensorFlow 1's RMSProp as trihuynh88/multigrid_mem's `RMSPropApplier` uses it
+  (the `ApplyRMSProp` kernel; multigrid_memory spec 5.2).
+
+  ms <- decay ms + (1 - decay) g^2;  mom <- momentum mom + lr g / sqrt(ms + epsilon);
+  var <- var - mom, with the accumulator ms starting at 1 (not 0) and epsilon inside
+  the square root (Keras' RMSprop starts at 0 and adds epsilon outside). `lr` is a
+  variable, assigned before each update by the caller's schedule (`linear_decay`);
+  the slots are saved with it in a `tf.train.Checkpoint`.
+  """
+
+  def __init__(self, variables, lr=1e-3, decay=0.99, momentum=0.0, epsilon=0.1,
+               initial_accumulator=1.0, name='rmsprop_tf1'):
+    super().__init__(name=name)
+    self.decay, self.momentum, self.epsilon = decay, momentum, epsilon
+    self.lr = tf.Variable(lr, dtype=tf.float32, trainable=False, name='lr')
+    self.ms = [tf.Variable(tf.fill(v.shape, tf.cast(initial_accumulator, v.dtype)),
+                           trainable=False, name=f'ms_{i}') for i, v in enumerate(variables)]
+    self.mom = [tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False, name=f'mom_{i}')
+                for i, v in enumerate(variables)]
+
+  def apply_gradients(self, gradients, variables):
+    """`gradients` and `variables` in the order given to the constructor (the fused
+    `ResourceApplyRMSProp` kernel per variable, as the original)."""
+    if len(gradients) != len(self.ms):
+      raise ValueError(f'expected {len(self.ms)} gradients, got {len(gradients)}')
+    for grad, var, ms, mom in zip(gradients, variables, self.ms, self.mom):
+      dtype = var.dtype
+      tf.raw_ops.ResourceApplyRMSProp(
+          var=var.handle, ms=ms.handle, mom=mom.handle, lr=tf.cast(self.lr, dtype),
+          rho=tf.constant(self.decay, dtype), momentum=tf.constant(self.momentum, dtype),
+          epsilon=tf.constant(self.epsilon, dtype), grad=grad)
+
+
+def linear_decay(step, start=1e-3, end=1e-4, decay_steps=1e6):
+  """The original's learning rate at global step g (before the update):
+  start + (end - start) g / decay_steps while g < decay_steps, then end."""
+  step = tf.cast(step, tf.float64)
+  rate = start + (end - start) * tf.minimum(step, decay_steps) / decay_steps
+  return tf.cast(rate, tf.float32)
+
+
+def clip_by_global_norm(gradients, clip_norm):
+  """TensorFlow's `clip_by_global_norm` (if the global norm N exceeds `clip_norm`,
+  every gradient is scaled by clip_norm / N). Returns (clipped, N)."""
+  return tf.clip_by_global_norm(gradients, clip_norm)
