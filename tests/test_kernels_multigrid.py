@@ -173,3 +173,16 @@ def test_layer_by_layer_equals_step_by_step():
   for t in range(steps):
     for level in (0, 1):
       np.testing.assert_array_equal(by_layer[t][level].numpy(), by_step[t][level].numpy())
+
+
+def test_legacy_resize_indices_and_pyramid():
+  assert mg.legacy_nearest_indices(28, 3).tolist() == [0, 9, 18]
+  assert mg.legacy_nearest_indices(28, 6).tolist() == [0, 4, 9, 14, 18, 23]
+  assert mg.legacy_nearest_indices(28, 12).tolist() == [0, 2, 4, 7, 9, 11, 14, 16, 18, 21, 23, 25]
+  images = np.random.default_rng(6).integers(0, 256, size=(2, 28, 28, 1)).astype(np.float32)
+  pyramid = mg.image_pyramid(tf.constant(images))
+  assert [p.shape[1] for p in pyramid] == [3, 6, 12]
+  np.testing.assert_array_equal(pyramid[0].numpy(), images[:, [0, 9, 18]][:, :, [0, 9, 18]])
+  legacy = tf.compat.v1.image.resize_nearest_neighbor(images, [6, 6], align_corners=False,
+                                                      half_pixel_centers=False)
+  np.testing.assert_array_equal(pyramid[1].numpy(), legacy.numpy())

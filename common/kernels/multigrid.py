@@ -165,3 +165,25 @@ def batch_norm_train(x, gamma, beta, epsilon=BN_EPSILON):
   """
   mean, variance = tf.nn.moments(x, axes=list(range(x.shape.rank - 1)))
   return (x - mean) * tf.math.rsqrt(variance + epsilon) * gamma + beta
+
+
+def legacy_nearest_indices(in_size, out_size):
+  """Source rows (or columns) of TF1's `resize_nearest_neighbor` without
+  align_corners or half-pixel centres: floor(i * in / out) in float32 (spec 8.4).
+  TF2's `tf.image.resize(..., 'nearest')` samples at half-pixel centres instead."""
+  import numpy as np
+  scale = np.float32(in_size) / np.float32(out_size)
+  return np.floor(np.arange(out_size, dtype=np.float32) * scale).astype(np.int32)
+
+
+def legacy_resize_nearest(images, size):
+  """TF1's nearest-neighbour resize of `[N, H, W, C]` to `[N, size, size, C]` (the
+  original's `tf.image.resize_images` for the MNIST pyramid: 28 -> 3, 6, 12)."""
+  rows = legacy_nearest_indices(images.shape[1], size)
+  cols = legacy_nearest_indices(images.shape[2], size)
+  return tf.gather(tf.gather(images, rows, axis=1), cols, axis=2)
+
+
+def image_pyramid(images, sizes=(3, 6, 12)):
+  """The input pyramid of an image, coarsest first: `legacy_resize_nearest` to each size."""
+  return [legacy_resize_nearest(images, size) for size in sizes]
