@@ -1,0 +1,76 @@
+"""multigrid_memory/mnist_recall end to end at tiny sizes: a run prints the parameter
+count, logs loss and accuracy and writes checkpoints; resumed equals uninterrupted;
+test mode; bad input ends with one line."""
+import os
+
+import pytest
+from run_testing import assert_same_checkpoint
+
+from multigrid_memory.mnist_recall import main as recall_main
+
+TINY = ['--batch_size=2', '--local_t_max=3', '--log_interval=6', '--save_model_interval=6',
+        '--test_batches=1']
+
+
+def run(directory, *flags):
+  return recall_main.main(['main.py', *TINY, *flags, f'--checkpoint_dir={directory}'])
+
+
+def read_log(directory):
+  with open(os.path.join(directory, 'log.txt')) as handle:
+    return handle.read()
+
+
+@pytest.fixture(scope='module')
+def straight(tmp_path_factory):
+  directory = str(tmp_path_factory.mktemp('recall'))
+  assert run(directory, '--max_time_step=12') == 0
+  return directory
+
+
+def test_run_logs_and_checkpoints(straight, capfd):
+  log = read_log(straight)
+  assert 'Step 0: loss = ' in log and 'Step 6: loss = ' in log and 'recall accuracy' in log
+  for step in (6, 12, 15):
+    assert os.path.exists(os.path.join(straight, f'ckpt-{step}.index'))
+
+
+def test_parameter_count_is_printed(tmp_path, capfd):
+  assert run(tmp_path, '--max_time_step=0') == 0
+  assert 'NUMBER OF PARAMETERS = 211408' in capfd.readouterr().out
+
+
+def test_resumed_run_equals_uninterrupted(straight, tmp_path):
+  assert run(tmp_path, '--max_time_step=6') == 0        # stops at time step 9
+  assert run(tmp_path, '--max_time_step=12') == 0
+  assert 'Resumed at time step 9' in read_log(tmp_path)
+  # The weights, the optimiser's slots and the step; the test stream's position depends
+  # on when the logs fell, and the recorded settings differ on purpose.
+  assert_same_checkpoint(os.path.join(straight, 'ckpt-15'), os.path.join(tmp_path, 'ckpt-15'),
+                         ignore=('run_config', 'streams'))
+
+
+def test_test_mode(straight):
+  flags = ['--batch_size=2', '--local_t_max=3', '--test_batches=1', '--mode=test']
+  assert recall_main.main(['main.py', *flags, f'--checkpoint_dir={straight}']) == 0
+  assert 'Test at time step 15: recall accuracy' in read_log(straight)
+
+
+@pytest.mark.parametrize('flags, message', [
+    (['--batch_size=0'], '--batch_size=0'),
+    (['--local_t_max=1'], '--local_t_max=1'),
+    (['--input_size=32'], '--input_size=32'),
+])
+def test_bad_settings_end_with_one_line(tmp_path, capsys, flags, message):
+  with pytest.raises(SystemExit):
+    run(tmp_path, *flags)
+  err = capsys.readouterr().err.strip()
+  assert len(err.splitlines()) == 1 and message in err, err
+
+
+def test_missing_mnist_ends_with_one_line(tmp_path, capsys):
+  missing = tmp_path / 'nothing'
+  missing.mkdir()
+  code = run(tmp_path / 'ckpt', f'--mnist_dir={missing}', '--download_mnist=false')
+  err = capsys.readouterr().err.strip()
+  assert code == 1 and len(err.splitlines()) == 1 and 'nothing' in err, err
