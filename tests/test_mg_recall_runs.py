@@ -74,3 +74,31 @@ def test_missing_mnist_ends_with_one_line(tmp_path, capsys):
   code = run(tmp_path / 'ckpt', f'--mnist_dir={missing}', '--download_mnist=false')
   err = capsys.readouterr().err.strip()
   assert code == 1 and len(err.splitlines()) == 1 and 'nothing' in err, err
+
+
+def test_figures_in_training_and_test_mode(tmp_path):
+  import cv2
+  assert run(tmp_path, '--max_time_step=6', '--save_vis_interval=3', '--num_vis=2') == 0
+  folders = sorted(d for d in os.listdir(tmp_path) if d.isdigit())
+  assert folders == ['00000003', '00000006']
+  image = cv2.imread(os.path.join(tmp_path, '00000003', '00_01.png'))
+  assert image.shape == (610, 33 * 2 * 10 + 280, 3)     # T = 3 digits in a row, x10
+  flags = ['--batch_size=2', '--local_t_max=3', '--test_batches=1', '--mode=test', '--num_vis=1']
+  assert recall_main.main(['main.py', *flags, f'--checkpoint_dir={tmp_path}']) == 0
+  assert os.listdir(os.path.join(tmp_path, 'test_00000009')) == ['00_00.png']
+
+
+def test_recall_figure_layout():
+  import numpy as np
+  from multigrid_memory.mnist_recall.visualize import recall_figure
+  digits = np.zeros((10, 28, 28))
+  digits[3] = 255
+  right = recall_figure(digits, 3, predicted=9, target=9)
+  assert right.shape == (610, 3250, 3)
+  assert (right[:280, 990:1270] == 255).all()             # digit 3 on the top row at x = 33 * 3
+  assert (right[330:610, 990:1270] == 255).all()          # and as the query below it
+  text = right[300:600, 1320:1700]
+  green = (text[..., 1] == 255) & (text[..., 2] == 0)
+  wrong = recall_figure(digits, 3, predicted=4, target=9)[300:600, 1320:1700]
+  red = (wrong[..., 2] == 255) & (wrong[..., 1] == 0)
+  assert green.sum() > 100 and red.sum() > 100

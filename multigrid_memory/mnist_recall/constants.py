@@ -25,6 +25,8 @@ MAX_TIME_STEP = 2000000         # training length in time steps (10 per update)
 GRAD_NORM_CLIP = 100000.0       # global-norm gradient clipping
 SAVE_MODEL_INTERVAL = 20000     # time steps between checkpoints
 LOG_INTERVAL = 1000             # time steps between loss / accuracy lines and TensorBoard points
+SAVE_VIS_INTERVAL = 1000000     # time steps between figure folders CHECKPOINT_DIR/<step>/ (0 = off)
+NUM_VIS = 4                     # test sequences drawn per figure folder (and in test mode)
 TEST_BATCHES = 4                # test-set batches measured at each log (not original: it has none)
 MAX_KEEP_CHECKPOINTS = 5        # tf.train.Saver's default
 SAVE_INTERVAL_MINUTES = 0.0     # also save once this many minutes passed since the last save
@@ -38,13 +40,14 @@ CONSTRAINTS = {
     'RMSP_ALPHA': (0.0, 1.0), 'RMSP_EPSILON': (0.0, None), 'INITIAL_ALPHA': (0.0, None),
     'END_ALPHA': (0.0, None), 'END_DECAY_TIME': (1, None), 'MAX_TIME_STEP': (0, None),
     'GRAD_NORM_CLIP': (1e-12, None), 'SAVE_MODEL_INTERVAL': (1, None), 'LOG_INTERVAL': (1, None),
-    'TEST_BATCHES': (0, 10000), 'MAX_KEEP_CHECKPOINTS': (1, None),
+    'TEST_BATCHES': (0, 10000), 'SAVE_VIS_INTERVAL': (0, None), 'NUM_VIS': (0, 4096), 'MAX_KEEP_CHECKPOINTS': (1, None),
     'SAVE_INTERVAL_MINUTES': (0.0, None), 'INTRA_OP_THREADS': (0, 256),
 }
 
 APPLIES_ONLY = {name: ('MODE', ('train',)) for name in (
     'RESTART', 'RMSP_ALPHA', 'RMSP_EPSILON', 'INITIAL_ALPHA', 'END_ALPHA', 'END_DECAY_TIME',
-    'MAX_TIME_STEP', 'GRAD_NORM_CLIP', 'SAVE_MODEL_INTERVAL', 'SAVE_INTERVAL_MINUTES')}
+    'MAX_TIME_STEP', 'GRAD_NORM_CLIP', 'SAVE_MODEL_INTERVAL', 'SAVE_INTERVAL_MINUTES',
+    'SAVE_VIS_INTERVAL')}
 
 # Settings that define the model and data stream; a checkpoint made with others is refused.
 ARCHITECTURE_KEYS = ('SEED', 'LOCAL_T_MAX', 'BATCH_SIZE', 'INPUT_SIZE')

@@ -17,11 +17,13 @@ import time
 import numpy as np
 import tensorflow as tf
 
+from common import visualize
 from common.checkpoint import CheckpointError, CheckpointKeeper, JsonState, SaveSchedule, \
     StopOnInterrupt
 from common.data.mnist import load_mnist
 from common.logs import OutputError, Summaries, format_duration
 from common.optim import TF1RMSProp, clip_by_global_norm, linear_decay
+from multigrid_memory.mnist_recall import visualize as recall_figures
 from multigrid_memory.mnist_recall.data import RecallData
 from multigrid_memory.mnist_recall.model import MNISTRecallModel, recall_loss
 
@@ -79,6 +81,23 @@ class Trainer:
                for _ in range(self.args.TEST_BATCHES)]
     return float(np.mean([float(r[1]) for r in results])) if results else float('nan')
 
+  def _visualize(self, step, prefix=''):
+    """The original's figure for NUM_VIS sequences of a test batch, into
+    `<CHECKPOINT_DIR>/<prefix><step>/` (drawn from a generator of its own, so
+    figures never move the streams training and logs use)."""
+    if not self.args.NUM_VIS:
+      return None
+    data = RecallData(self.test_data.images, self.test_data.labels, self.args.BATCH_SIZE,
+                      self.args.LOCAL_T_MAX, np.random.RandomState(self.args.SEED + 3),
+                      random.Random(self.args.SEED + 3))
+    batch = data.next_batch()
+    images, query, _ = self._tensors(batch)
+    predictions = tf.argmax(self.model(images, query), axis=-1).numpy()
+    directory = visualize.step_dir(self.args.CHECKPOINT_DIR, step, prefix=prefix)
+    recall_figures.write_figures(directory, batch, predictions, self.args.NUM_VIS)
+    self.logger.info(f'Figures of time step {step}: {directory}')
+    return directory
+
   def _restore(self, train=True):
     step = self.keeper.restore(train=train)
     if step is not None and self.streams.value:
@@ -101,7 +120,7 @@ class Trainer:
       log.info(f'Resumed at time step {step} from {self.keeper.latest}')
     summaries = Summaries(args.CHECKPOINT_DIR)
     saving = SaveSchedule(0, args.SAVE_INTERVAL_MINUTES)
-    last_save = last_log = step
+    last_save = last_log = last_vis = step
     self.saved_step = step
     start = time.perf_counter()
     with StopOnInterrupt() as interrupt:
@@ -109,6 +128,9 @@ class Trainer:
         while step <= args.MAX_TIME_STEP and not interrupt.requested:
           batch = self.train_data.next_batch()
           images, query, target = self._tensors(batch)
+          if args.SAVE_VIS_INTERVAL and step - last_vis >= args.SAVE_VIS_INTERVAL:
+            self._visualize(step)
+            last_vis = step
           if step - last_save >= args.SAVE_MODEL_INTERVAL or saving.due(step):
             self._save(step)
             saving.saved()
@@ -150,6 +172,7 @@ class Trainer:
                                 np.random.RandomState(self.args.SEED + 2),
                                 random.Random(self.args.SEED + 2))   # the same batches each test
     accuracy = self._test_accuracy()
+    self._visualize(step, prefix='test_')
     self.logger.info(f'Test at time step {step}: recall accuracy {accuracy:.4f} over '
                      f'{self.args.TEST_BATCHES} test-set batches of {self.args.BATCH_SIZE}')
     return accuracy
