@@ -201,7 +201,6 @@ BANDS = {
 
 
 def reproduce_worker(kind):
-  import numpy as np
   from dnd_lstm import analysis
   n_seeds = FLAGS.n_seeds
   flags_ = [f'--n_agents={n_seeds}', '--seed=0', '--save_vis_interval=0']

@@ -108,7 +108,6 @@ class Trainer:
                  per_trial(np.stack(uniform), self.dtype))
 
   def _run(self, function, data, m, retrieval_on, encoding_on):
-    b, t = len(self.seeds), self.args.TRIAL_LENGTH
     encode = bool(encoding_on and m < self.args.N_UNIQUE_EXAMPLE)
     return function(data.x_trials[m], data.y_trials[m], data.h0[m], data.c0[m], data.uniform[m],
                     self._no_actions, self._false, self._true if encode else self._false,

@@ -84,26 +84,10 @@ class DND(tf.Module):
     or `retrieval_on` (a bool tensor `[]` or `[B]`) is False.
 
     Args:
-      query: `[B, Dk]` (detached here, as the original does).
+      query: `[B, Dk]` (detached, as the original does).
     """
-    query = tf.stop_gradient(query)
-    order = self.written_at if self.eviction == 'LRU' else None
-    index, similarity, found = nearest.nearest(query, self.keys, self.count, self.position,
-                                               self.kernel, order=order)
-    found = found & tf.broadcast_to(tf.cast(retrieval_on, tf.bool), tf.shape(found))
-    if self.policy == '1NN':
-      value = nearest.gather_values(self.vals, index, found)
-      used, used_mask = index[:, None], found[:, None]
-    else:
-      indices, weights = nearest.knn_weights(query, self.keys, self.count, self.k, self.delta)
-      weights = tf.where(found[:, None], weights, tf.zeros_like(weights))
-      value = nearest.weighted_read(self.vals, indices, weights)
-      used, used_mask = indices, weights > 0
-    if self.eviction == 'LRU':
-      now = self._tick(found)
-      self.last_used.assign(nearest.touch(self.last_used, used, used_mask, now))
-    similarity = tf.where(found, similarity, tf.constant(float('-inf'), similarity.dtype))
-    return Read(value, index, similarity, found)
+    read = self.get_memories(query[:, None, :], retrieval_on)
+    return Read(*(field[:, 0] for field in read))
 
   def get_memories(self, queries, retrieval_on=True):
     """`get_memory` for T queries at once, as T reads in order with no write in

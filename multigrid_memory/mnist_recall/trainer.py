@@ -10,7 +10,6 @@ and at the end) hold the weights, the optimiser's slots, g, and the data
 streams' cursors, orders and RNG states, so a resumed run continues the same
 stream (the original saves the weights alone and restarts RMSProp).
 """
-import os
 import random
 import time
 
