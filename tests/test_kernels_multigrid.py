@@ -186,3 +186,56 @@ def test_legacy_resize_indices_and_pyramid():
   legacy = tf.compat.v1.image.resize_nearest_neighbor(images, [6, 6], align_corners=False,
                                                       half_pixel_centers=False)
   np.testing.assert_array_equal(pyramid[1].numpy(), legacy.numpy())
+
+
+@pytest.mark.parametrize('integers', [True, False])
+def test_downsample_gradient_is_max_pool_grad_and_compiles_under_xla(integers):
+  rng = np.random.default_rng(7)
+  x = rng.integers(0, 3, size=(3, 6, 8, 2)) if integers else rng.normal(size=(2, 12, 12, 5))
+  x = tf.constant(x, tf.float32)  # small integers: many ties inside the 2x2 windows
+  dy = tf.constant(rng.normal(size=(x.shape[0], x.shape[1] // 2, x.shape[2] // 2, x.shape[3])),
+                   tf.float32)
+  with tf.GradientTape(persistent=True) as tape:
+    tape.watch(x)
+    ours, tfs = mg.downsample2(x), tf.nn.max_pool2d(x, 2, 2, 'VALID')
+  np.testing.assert_array_equal(ours.numpy(), tfs.numpy())
+  np.testing.assert_array_equal(tape.gradient(ours, x, dy).numpy(), tape.gradient(tfs, x, dy).numpy())
+
+  @tf.function(jit_compile=True)
+  def gradient(value):
+    with tf.GradientTape() as inner:
+      inner.watch(value)
+      loss = tf.reduce_sum(mg.downsample2(value) * dy)
+    return inner.gradient(loss, value)
+  np.testing.assert_array_equal(gradient(x).numpy(), tape.gradient(tfs, x, dy).numpy())
+
+
+def test_memory_and_conv_layers():
+  """memory_layer over a sequence = memory_layer_step at each step, c included;
+  conv_layer's reverse grids read the finest inputs."""
+  rng = np.random.default_rng(8)
+  steps, batch = 3, 2
+  pyramid = [tf.constant(rng.normal(size=(steps * batch, s, s, 2))) for s in (3, 6)]
+  cells = [mg.conv_lstm_params(4, 3, [0, k], tf.float64) for k in range(2)]
+  cells.append(mg.conv_lstm_params(2, 3, [0, 2], tf.float64))     # 12x12: fed by up(6x6) alone
+  zero = mg.zero_states(batch, (3, 6, 12), 3, tf.float64)
+  outputs, final, cs = mg.memory_layer(pyramid, zero, cells, steps)
+  states = zero
+  for t in range(steps):
+    states, gates = mg.memory_layer_step([g[t * batch:(t + 1) * batch] for g in pyramid], states,
+                                         cells)
+    for k in range(3):
+      np.testing.assert_array_equal(outputs[k][t * batch:(t + 1) * batch].numpy(), states[k].h.numpy())
+      np.testing.assert_array_equal(cs[k][t * batch:(t + 1) * batch].numpy(), states[k].c.numpy())
+  assert outputs[2].shape == (steps * batch, 12, 12, 3)
+  np.testing.assert_array_equal(final[2].c.numpy(), states[2].c.numpy())
+  assert all(((g.f.numpy() > 0) & (g.f.numpy() < 1)).all() for g in gates)
+  grids = [tf.constant(rng.normal(size=(1, s, s, 1))) for s in (3, 6, 12)]
+  params = [mg.conv_params(c_in, 1, [1, k], tf.float64) for k, c_in in enumerate((3, 2))]
+  reverse = mg.conv_layer(grids, params, reverse=True, activation=None)
+  assert [g.shape[1] for g in reverse] == [6, 12]
+  np.testing.assert_allclose(reverse[1].numpy(), np_conv_same(
+      np.concatenate([mg.upsample2(grids[1]).numpy(), grids[2].numpy()], -1), params[1][0].numpy())
+      + params[1][1].numpy(), atol=1e-12)
+  state_type = mg.writer_state_type([2, 3])
+  assert state_type._fields == ('W1_0', 'W1_1', 'W2_0', 'W2_1', 'W2_2')

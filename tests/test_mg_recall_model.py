@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import multigrid_reference
 from multigrid_memory.mnist_recall.model import MNISTRecallModel, recall_loss
 
 # Spec 3.2: trainable parameters per layer, batch-norm gamma and beta included.
@@ -54,3 +55,72 @@ def test_the_seed_fixes_the_weights():
   for x, y, z in zip(a.trainable_variables, b.trainable_variables, c.trainable_variables):
     np.testing.assert_array_equal(x.numpy(), y.numpy())
   assert not np.array_equal(a.writer[0][0][0].numpy(), c.writer[0][0][0].numpy())
+
+
+def weights_by_name(model):
+  return {v.name.split(':')[0]: v.numpy() for v in model.trainable_variables}
+
+
+def small_batch(steps, batch, dtype, seed=0):
+  rng = np.random.default_rng(seed)
+  images = rng.integers(0, 256, size=(steps * batch, 28, 28, 1)).astype(np.float64)
+  return tf.constant(images, dtype), tf.constant(images[batch:2 * batch], dtype)
+
+
+def test_matches_an_independent_numpy_implementation_in_float64():
+  steps, batch = 3, 2
+  model = MNISTRecallModel(batch_size=batch, seq_len=steps, seed=2, dtype=tf.float64)
+  images, query = small_batch(steps, batch, tf.float64)
+  expected, states = multigrid_reference.mnist_recall(weights_by_name(model), images.numpy(),
+                                                      query.numpy(), steps)
+  np.testing.assert_allclose(model(images, query).numpy(), expected, rtol=1e-9, atol=1e-9)
+  trace = model.trace(images, query)
+  for name, (cs, hs) in states.items():
+    np.testing.assert_allclose(trace[f'{name}/c'].numpy(), cs, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(trace[f'{name}/h'].numpy(), hs, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize('dtype', [tf.float32, tf.float64])
+def test_step_by_step_writer_equals_layer_by_layer(dtype):
+  steps, batch = 4, 3
+  model = MNISTRecallModel(batch_size=batch, seq_len=steps, seed=3, dtype=dtype)
+  images, query = small_batch(steps, batch, dtype, seed=1)
+  statistics = {}
+  by_layer = model.write(images, statistics=statistics)
+  by_step, trace = model.write_steps(images, statistics)
+  for layer_a, layer_b in zip(by_layer, by_step):
+    for a, b in zip(layer_a, layer_b):
+      np.testing.assert_array_equal(a.numpy(), b.numpy())
+  values = model.trace(images, query)
+  np.testing.assert_array_equal(values['logits'].numpy(), model(images, query).numpy())
+  np.testing.assert_array_equal(values['W5_2/output'].numpy().reshape(by_layer[4][2].shape),
+                                by_layer[4][2].numpy())
+  assert values['W5_2/c'].shape == (steps, batch, 12, 12, 16)
+  assert values['R14_0'].shape == (batch, 3, 3, 10) and values['W1_0/bn_mean'].shape == (4,)
+  gates = values['W2_1/f'].numpy()
+  assert ((gates > 0) & (gates < 1)).all()
+  assert values['logits'].dtype == dtype
+
+
+def test_moving_statistics_switch():
+  steps, batch = 2, 2
+  images, query = small_batch(steps, batch, tf.float32)
+  faithful = MNISTRecallModel(batch, steps, seed=0)
+  fixed = MNISTRecallModel(batch, steps, seed=0, moving_statistics=True)
+  assert len(faithful.variables) == 166 and len(fixed.trainable_variables) == 166
+  assert len(fixed.variables) == 166 + 2 * (15 + 26)     # mean, variance per batch norm (41)
+  # The original: batch statistics whatever `training` says, and no averages kept.
+  np.testing.assert_array_equal(faithful(images, query, training=False).numpy(),
+                                faithful(images, query).numpy())
+  # The fix: training updates the averages (decay 0.999); inference uses them.
+  before = fixed(images, query, training=False).numpy()
+  statistics = {}
+  fixed.write(images, training=False, statistics=statistics)
+  np.testing.assert_array_equal(statistics['W1_0'][0].numpy(), np.zeros(4))   # initial mean 0
+  np.testing.assert_array_equal(statistics['W1_0'][1].numpy(), np.ones(4))    # initial variance 1
+  fixed.write(images, training=True, statistics=statistics)                   # one update
+  mean, variance = fixed.moving['W1_0']
+  np.testing.assert_allclose(mean.numpy(), 0.001 * statistics['W1_0'][0].numpy(), rtol=1e-5)
+  np.testing.assert_allclose(variance.numpy(), 0.999 + 0.001 * statistics['W1_0'][1].numpy(),
+                             rtol=1e-6)
+  assert not np.allclose(fixed(images, query, training=False).numpy(), before)

@@ -23,6 +23,36 @@ BN_EPSILON = 1e-3  # tf.contrib.layers.batch_norm's default
 # The recurrent state of one ConvLSTM cell: c and h, `[B, H, W, C]` each (the
 # original's LSTMStateTuple(c, h)).
 ConvLSTMState = collections.namedtuple('ConvLSTMState', ('c', 'h'))
+# A ConvLSTM step's gates after their nonlinearities, `[B, H, W, C]` each: input
+# sigmoid(i), candidate tanh(j), forget sigmoid(f + 1), output sigmoid(o).
+Gates = collections.namedtuple('Gates', ('i', 'j', 'f', 'o'))
+
+
+def cell_name(layer, level):
+  """The name of writer cell (layer, level): 'W<layer>_<level>', layers from 1, levels
+  from 0 (the coarsest), as the model's variables are named."""
+  return f'W{layer}_{level}'
+
+
+def writer_state_type(grids_per_layer, name='WriterState'):
+  """A namedtuple class holding one `ConvLSTMState` per writer cell, its fields
+  named `cell_name(layer, level)` in layer then level order.
+
+  Args:
+    grids_per_layer: the number of grids of writer layers 1, 2, ...
+  """
+  return collections.namedtuple(name, [cell_name(layer, level)
+                                       for layer, count in enumerate(grids_per_layer, start=1)
+                                       for level in range(count)])
+
+
+def zero_states(batch_size, sizes, channels, dtype=tf.float32):
+  """Zero `ConvLSTMState`s of one layer: one `[B, S, S, channels]` pair per size S."""
+  states = []
+  for size in sizes:
+    zero = tf.zeros([batch_size, size, size, channels], dtype)
+    states.append(ConvLSTMState(zero, zero))
+  return states
 
 
 def upsample2(x):
@@ -30,9 +60,27 @@ def upsample2(x):
   return tf.repeat(tf.repeat(x, 2, axis=1), 2, axis=2)
 
 
+@tf.custom_gradient
 def downsample2(x):
-  """2x2 max-pooling, stride 2, VALID. `[B, H, W, C]` -> `[B, H/2, W/2, C]`."""
-  return tf.nn.max_pool2d(x, ksize=2, strides=2, padding='VALID')
+  """2x2 max-pooling, stride 2, VALID. `[B, H, W, C]` -> `[B, H/2, W/2, C]`.
+
+  The gradient is MaxPoolGrad's (all of it to the first maximum of each window in
+  row-major order, ties included), written in plain ops so that the step also
+  compiles under XLA with op determinism on, where MaxPoolGrad has no kernel.
+  """
+  y = tf.nn.max_pool2d(x, ksize=2, strides=2, padding='VALID')
+
+  def grad(dy):
+    batch, (height, width, channels) = tf.shape(x)[0], x.shape[1:]
+    blocks = tf.reshape(x, [batch, height // 2, 2, width // 2, 2, channels])
+    blocks = tf.reshape(tf.transpose(blocks, [0, 1, 3, 5, 2, 4]),
+                        [batch, height // 2, width // 2, channels, 4])
+    is_max = tf.equal(blocks, y[..., None])
+    first = tf.logical_and(is_max, tf.equal(tf.cumsum(tf.cast(is_max, tf.int32), axis=-1), 1))
+    dx = tf.where(first, dy[..., None], tf.zeros_like(blocks))
+    dx = tf.reshape(dx, [batch, height // 2, width // 2, channels, 2, 2])
+    return tf.reshape(tf.transpose(dx, [0, 1, 4, 2, 5, 3]), tf.shape(x))
+  return y, grad
 
 
 def gather(pyramid, level):
@@ -65,6 +113,15 @@ def gather_reverse(pyramid, n_out, k):
   return gather(pyramid, len(pyramid) - n_out + k)
 
 
+def conv_lstm_step_gates(x, state, kernel, bias, forget_bias=FORGET_BIAS):
+  """`conv_lstm_step`, also returning its `Gates` (after their nonlinearities)."""
+  z = tf.nn.conv2d(tf.concat([x, state.h], axis=-1), kernel, strides=1, padding='SAME') + bias
+  i, j, f, o = tf.split(z, 4, axis=-1)
+  gates = Gates(tf.sigmoid(i), tf.tanh(j), tf.sigmoid(f + forget_bias), tf.sigmoid(o))
+  c = gates.f * state.c + gates.i * gates.j
+  return ConvLSTMState(c, tf.tanh(c) * gates.o), gates
+
+
 def conv_lstm_step(x, state, kernel, bias, forget_bias=FORGET_BIAS):
   """One step of `tf.contrib.rnn.Conv2DLSTMCell` with its defaults (spec 2.3).
 
@@ -78,10 +135,7 @@ def conv_lstm_step(x, state, kernel, bias, forget_bias=FORGET_BIAS):
   Returns:
     the new `ConvLSTMState` (its h is the output).
   """
-  z = tf.nn.conv2d(tf.concat([x, state.h], axis=-1), kernel, strides=1, padding='SAME') + bias
-  i, j, f, o = tf.split(z, 4, axis=-1)
-  c = tf.sigmoid(f + forget_bias) * state.c + tf.sigmoid(i) * tf.tanh(j)
-  return ConvLSTMState(c, tf.tanh(c) * tf.sigmoid(o))
+  return conv_lstm_step_gates(x, state, kernel, bias, forget_bias)[0]
 
 
 def conv_lstm_sequence(inputs, state, kernel, bias):
@@ -97,6 +151,72 @@ def conv_lstm_sequence(inputs, state, kernel, bias):
     state = conv_lstm_step(x, state, kernel, bias)
     outputs.append(state.h)
   return outputs, state
+
+
+def memory_layer(inputs, states, cells, steps):
+  """A multigrid memory layer (the writer, spec 2.4) over a whole sequence, the
+  original's way: for each output grid k, gather its input from the previous
+  pyramid for every step at once, then run its ConvLSTM over time.
+
+  Args:
+    inputs: the previous layer's pyramid, a list of time-major `[T B, S_j, S_j, Cin]`.
+    states: the initial `ConvLSTMState` of each output grid k, `[B, S_k, S_k, C]`
+      (as many as the layer has grids; grid k reads input index k).
+    cells: (kernel `[3, 3, Cin_k + C, 4 C]`, bias `[4 C]`) of each output grid.
+    steps: T.
+  Returns:
+    (outputs: list of `[T B, S_k, S_k, C]` h sequences, final: list of the last
+    `ConvLSTMState`s, cs: list of `[T B, S_k, S_k, C]` c sequences).
+  """
+  outputs, final, cs = [], [], []
+  for level, (state, (kernel, bias)) in enumerate(zip(states, cells)):
+    sequence = tf.split(gather(inputs, level), steps, axis=0)        # T x [B, S, S, Cin]
+    hs, c_list = [], []
+    for x in sequence:  # T is small and static: unrolled
+      state = conv_lstm_step(x, state, kernel, bias)
+      hs.append(state.h)
+      c_list.append(state.c)
+    outputs.append(tf.concat(hs, axis=0))
+    cs.append(tf.concat(c_list, axis=0))
+    final.append(state)
+  return outputs, final, cs
+
+
+def memory_layer_step(inputs, states, cells):
+  """One time step of `memory_layer`, the step-by-step form.
+
+  Args:
+    inputs: the previous layer's pyramid at this step, list of `[B, S_j, S_j, Cin]`.
+    states, cells: as `memory_layer`.
+  Returns:
+    (list of the new `ConvLSTMState` of each grid (h is the output), list of its `Gates`).
+  """
+  new, gates = [], []
+  for level, (state, (kernel, bias)) in enumerate(zip(states, cells)):
+    state, gate = conv_lstm_step_gates(gather(inputs, level), state, kernel, bias)
+    new.append(state)
+    gates.append(gate)
+  return new, gates
+
+
+def conv_layer(inputs, params, reverse=False, activation=tf.nn.relu):
+  """A multigrid conv layer (the reader, spec 2.5; "reverse", spec 2.6).
+
+  Args:
+    inputs: the previous pyramid, list of `[B, S_j, S_j, Cin]`, coarsest first.
+    params: (kernel `[3, 3, Cin_k, Cout]`, bias `[Cout]`) of each output grid k.
+    reverse: grid k reads input index (len(inputs) - len(params)) + k (the finest
+      scales are kept) instead of k.
+    activation: applied after the convolution (None: the logits layer).
+  Returns:
+    list of `[B, S_k, S_k, Cout]`.
+  """
+  offset = len(inputs) - len(params) if reverse else 0
+  outputs = []
+  for k, (kernel, bias) in enumerate(params):
+    y = conv(gather(inputs, offset + k), kernel, bias)
+    outputs.append(activation(y) if activation is not None else y)
+  return outputs
 
 
 def glorot_uniform(shape, seed, dtype=tf.float32):
@@ -155,6 +275,16 @@ def residual_extra(a, b):
   return tf.pad(a, padding) + b
 
 
+def batch_norm_moments(x):
+  """Per-channel mean and biased variance of `[N, H, W, C]` over every other axis."""
+  return tf.nn.moments(x, axes=list(range(x.shape.rank - 1)))
+
+
+def batch_norm_apply(x, mean, variance, gamma, beta, epsilon=BN_EPSILON):
+  """(x - mean) / sqrt(variance + epsilon) gamma + beta, per channel (`[C]` each)."""
+  return (x - mean) * tf.math.rsqrt(variance + epsilon) * gamma + beta
+
+
 def batch_norm_train(x, gamma, beta, epsilon=BN_EPSILON):
   """`tf.contrib.layers.batch_norm(center, scale)` in training mode, as the original
   always runs it: per channel over every other axis, biased variance (spec 2.8).
@@ -163,8 +293,8 @@ def batch_norm_train(x, gamma, beta, epsilon=BN_EPSILON):
     x: `[N, H, W, C]` (a writer's whole sequence as `[T B, H, W, C]`, or a reader's `[B, ...]`).
     gamma, beta: `[C]`.
   """
-  mean, variance = tf.nn.moments(x, axes=list(range(x.shape.rank - 1)))
-  return (x - mean) * tf.math.rsqrt(variance + epsilon) * gamma + beta
+  mean, variance = batch_norm_moments(x)
+  return batch_norm_apply(x, mean, variance, gamma, beta, epsilon)
 
 
 def legacy_nearest_indices(in_size, out_size):
