@@ -484,3 +484,50 @@ def animation(frames, path, frame_ms=100, loop=0):
     images[0].save(path, format='GIF', save_all=True, append_images=images[1:],
                    duration=int(round(frame_ms)), optimize=False, disposal=1, **kwargs)
   return path
+
+
+# ------------------------------------------------------------ state tiles
+_LUTS = {}
+
+
+def _colour_lut(colormap):
+  """The colour map as a `[256, 3]` BGR table (one applyColorMap call per map:
+  per-tile calls cost ~10 ms each on a busy machine)."""
+  if colormap not in _LUTS:
+    _LUTS[colormap] = cv2.applyColorMap(np.arange(256, dtype=np.uint8)[:, None], colormap)[:, 0]
+  return _LUTS[colormap]
+
+
+def colour_tile(values, px, vmin, vmax, colormap=cv2.COLORMAP_VIRIDIS):
+  """A finite 2-D array as a ``px`` x ``px`` BGR tile: linear from ``[vmin, vmax]``
+  (clipped) onto ``colormap``, each cell a nearest-neighbour block."""
+  a = np.asarray(values, dtype=np.float64)
+  if a.ndim != 2 or not np.isfinite(a).all():
+    raise ValueError('colour_tile needs a finite 2-D array, got shape %s' % (a.shape,))
+  span = vmax - vmin if vmax > vmin else 1.0
+  levels = np.round(np.clip((a - vmin) / span, 0.0, 1.0) * 255).astype(np.uint8)
+  return cv2.resize(_colour_lut(colormap)[levels], (px, px), interpolation=cv2.INTER_NEAREST)
+
+
+def wrapped_grey_tile(values, px):
+  """A 2-D array as a grey ``px`` x ``px`` tile the way the multigrid original
+  draws its LSTM panel: (v + 1) / 2 * 255 cast to uint8 with no clipping, so a
+  value outside [-1, 1] wraps around (truncated toward zero, modulo 256)."""
+  a = (np.asarray(values, dtype=np.float64) + 1) / 2 * 255
+  grey = (np.trunc(a).astype(np.int64) % 256).astype(np.uint8)
+  return cv2.resize(cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR), (px, px),
+                    interpolation=cv2.INTER_NEAREST)
+
+
+def colour_bar(label, vmin, vmax, width=160, colormap=cv2.COLORMAP_VIRIDIS):
+  """A horizontal colour-scale legend: ``label`` above the ramp, ``vmin`` below
+  its left end and ``vmax`` below its right end. Returns the BGR image."""
+  ramp = np.linspace(0, 255, width).round().astype(np.uint8)[None, :]
+  bar = cv2.applyColorMap(np.repeat(ramp, BAR_W, axis=0), colormap)
+  cv2.rectangle(bar, (0, 0), (width - 1, BAR_W - 1), BLACK, 1)
+  lo, hi = _fmt(vmin), _fmt(vmax)
+  tick_h = _text_size('0', TICK_SCALE)[1]
+  ticks = _canvas(tick_h + 4, width)
+  _put(ticks, lo, 0, (tick_h + 4) / 2, TICK_SCALE)
+  _put(ticks, hi, width, (tick_h + 4) / 2, TICK_SCALE, 'right')
+  return _vcat([text_strip(label, width, TICK_SCALE), bar, ticks], 2)

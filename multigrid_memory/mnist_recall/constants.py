@@ -27,9 +27,22 @@ SAVE_MODEL_INTERVAL = 20000     # time steps between checkpoints
 LOG_INTERVAL = 1000             # time steps between loss / accuracy lines and TensorBoard points
 SAVE_VIS_INTERVAL = 1000000     # time steps between figure folders CHECKPOINT_DIR/<step>/ (0 = off)
 NUM_VIS = 4                     # test sequences drawn per figure folder (and in test mode)
+NUM_VIS_MEMORY = 2              # of those, sequences also drawn as per-step memory panels + GIF
+                                # (not original: its MNIST code draws no memory)
 TEST_BATCHES = 4                # test-set batches measured at each log (not original: it has none)
 MAX_KEEP_CHECKPOINTS = 5        # tf.train.Saver's default
 SAVE_INTERVAL_MINUTES = 0.0     # also save once this many minutes passed since the last save
+
+# The original's quirks (spec 8.15), kept by default; each switch is the fix.
+SHUFFLE_FIRST_EPOCH = False     # True: permute before the first pass too (original: file order)
+BN_MOVING_STATS = False         # True: batch norm keeps moving averages (decay 0.999) and test
+                                # mode, test accuracy and figures use them (original: batch
+                                # statistics always, its moving averages never updated)
+RESTART_RMSPROP_ON_RESUME = False  # True: as the original, which saves weights only, a resumed
+                                # run starts RMSProp again (ms = 1); False: checkpoints hold the
+                                # slots and a resumed run continues exactly
+VIS_UINT8_WRAP = False          # True: memory panels in the original's grey with uint8
+                                # wrap-around; False: colour scales with colour bars
 
 JIT_COMPILE = False             # XLA for the training step
 INTRA_OP_THREADS = 0            # TensorFlow intra-op threads; 0 = TF's default
@@ -40,17 +53,19 @@ CONSTRAINTS = {
     'RMSP_ALPHA': (0.0, 1.0), 'RMSP_EPSILON': (0.0, None), 'INITIAL_ALPHA': (0.0, None),
     'END_ALPHA': (0.0, None), 'END_DECAY_TIME': (1, None), 'MAX_TIME_STEP': (0, None),
     'GRAD_NORM_CLIP': (1e-12, None), 'SAVE_MODEL_INTERVAL': (1, None), 'LOG_INTERVAL': (1, None),
-    'TEST_BATCHES': (0, 10000), 'SAVE_VIS_INTERVAL': (0, None), 'NUM_VIS': (0, 4096), 'MAX_KEEP_CHECKPOINTS': (1, None),
+    'TEST_BATCHES': (0, 10000), 'SAVE_VIS_INTERVAL': (0, None), 'NUM_VIS': (0, 4096),
+    'NUM_VIS_MEMORY': (0, 4096), 'MAX_KEEP_CHECKPOINTS': (1, None),
     'SAVE_INTERVAL_MINUTES': (0.0, None), 'INTRA_OP_THREADS': (0, 256),
 }
 
 APPLIES_ONLY = {name: ('MODE', ('train',)) for name in (
     'RESTART', 'RMSP_ALPHA', 'RMSP_EPSILON', 'INITIAL_ALPHA', 'END_ALPHA', 'END_DECAY_TIME',
     'MAX_TIME_STEP', 'GRAD_NORM_CLIP', 'SAVE_MODEL_INTERVAL', 'SAVE_INTERVAL_MINUTES',
-    'SAVE_VIS_INTERVAL')}
+    'SAVE_VIS_INTERVAL', 'RESTART_RMSPROP_ON_RESUME')}
 
 # Settings that define the model and data stream; a checkpoint made with others is refused.
-ARCHITECTURE_KEYS = ('SEED', 'LOCAL_T_MAX', 'BATCH_SIZE', 'INPUT_SIZE')
+ARCHITECTURE_KEYS = ('SEED', 'LOCAL_T_MAX', 'BATCH_SIZE', 'INPUT_SIZE', 'SHUFFLE_FIRST_EPOCH',
+                     'BN_MOVING_STATS')
 
 
 def estimate_memory(values):

@@ -4,7 +4,8 @@ multigrid_memory spec 4.2).
 A cursor walks over the (current order of the) image set: each batch takes the next
 `B T` images, image `t B + b` being time step t of sequence b (time-major). When
 fewer than `B T` remain, the whole set is permuted (numpy) and the cursor starts
-again; the first pass is in file order. One query position k ~ randint(0, T - 2)
+again; the first pass is in file order (the original's quirk; `shuffle_first`
+permutes it too). One query position k ~ randint(0, T - 2)
 (Python's `random`, as the original) serves the whole batch: the query is the
 image at position k itself, the target the class of the image at k + 1. Pixels
 stay 0-255 floats, unnormalised.
@@ -29,7 +30,8 @@ class RecallData:
       `random.Random` for the query positions (checkpoint both with the cursor).
   """
 
-  def __init__(self, images, labels, batch_size=32, seq_len=10, numpy_rng=None, python_rng=None):
+  def __init__(self, images, labels, batch_size=32, seq_len=10, numpy_rng=None, python_rng=None,
+               shuffle_first=False):
     if len(images) != len(labels):
       raise ValueError(f'{len(images)} images but {len(labels)} labels')
     if seq_len < 2:
@@ -41,7 +43,8 @@ class RecallData:
     self.batch_size, self.seq_len = batch_size, seq_len
     self.numpy_rng = numpy_rng if numpy_rng is not None else np.random.RandomState()
     self.python_rng = python_rng if python_rng is not None else random.Random()
-    self.order = np.arange(len(images))  # the first pass: file order
+    self.order = (self.numpy_rng.permutation(len(images)) if shuffle_first
+                  else np.arange(len(images)))  # the original's first pass: file order
     self.cursor = 0
 
   def next_batch(self):

@@ -36,14 +36,15 @@ class Trainer:
 
   def __init__(self, args, logger, run_config, settings):
     self.args, self.logger = args, logger
-    mnist = load_mnist(args.MNIST_DIR or None, download=args.DOWNLOAD_MNIST,
-                       verify=args.VERIFY_MNIST)
+    self.mnist = load_mnist(args.MNIST_DIR or None, download=args.DOWNLOAD_MNIST,
+                            verify=args.VERIFY_MNIST)
+    mnist = self.mnist
     b, t = args.BATCH_SIZE, args.LOCAL_T_MAX
     self.train_data = RecallData(mnist.train_images, mnist.train_labels, b, t,
-                                 np.random.RandomState(args.SEED), random.Random(args.SEED))
-    self.test_data = RecallData(mnist.test_images, mnist.test_labels, b, t,
-                                np.random.RandomState(args.SEED + 1), random.Random(args.SEED + 1))
-    self.model = MNISTRecallModel(b, t, seed=args.SEED)
+                                 np.random.RandomState(args.SEED), random.Random(args.SEED),
+                                 shuffle_first=args.SHUFFLE_FIRST_EPOCH)
+    self.test_data = self._test_stream(1)
+    self.model = MNISTRecallModel(b, t, seed=args.SEED, moving_statistics=args.BN_MOVING_STATS)
     self.variables = self.model.trainable_variables
     self.optimizer = TF1RMSProp(self.variables, lr=args.INITIAL_ALPHA, decay=args.RMSP_ALPHA,
                                 epsilon=args.RMSP_EPSILON)
@@ -57,8 +58,16 @@ class Trainer:
     count = sum(int(v.shape.num_elements()) for v in self.variables)
     print(f'NUMBER OF PARAMETERS = {count}', flush=True)
 
+  def _test_stream(self, offset):
+    """Test-set batches (spec 4.2's test generator) from RNGs seeded SEED + offset."""
+    return RecallData(self.mnist.test_images, self.mnist.test_labels, self.args.BATCH_SIZE,
+                      self.args.LOCAL_T_MAX, np.random.RandomState(self.args.SEED + offset),
+                      random.Random(self.args.SEED + offset),
+                      shuffle_first=self.args.SHUFFLE_FIRST_EPOCH)
+
   def _eval_step(self, images, query, target):
-    logits = self.model(images, query)
+    # Batch statistics, as the original, unless BN_MOVING_STATS asks for its averages.
+    logits = self.model(images, query, training=False)
     correct = tf.equal(tf.argmax(logits, axis=-1), target)
     return recall_loss(logits, target), tf.reduce_mean(tf.cast(correct, tf.float32))
 
@@ -81,19 +90,22 @@ class Trainer:
     return float(np.mean([float(r[1]) for r in results])) if results else float('nan')
 
   def _visualize(self, step, prefix=''):
-    """The original's figure for NUM_VIS sequences of a test batch, into
+    """The original's figure for NUM_VIS sequences of a test batch, and the
+    per-step memory panels of NUM_VIS_MEMORY of them, into
     `<CHECKPOINT_DIR>/<prefix><step>/` (drawn from a generator of its own, so
     figures never move the streams training and logs use)."""
-    if not self.args.NUM_VIS:
+    args = self.args
+    if not args.NUM_VIS:
       return None
-    data = RecallData(self.test_data.images, self.test_data.labels, self.args.BATCH_SIZE,
-                      self.args.LOCAL_T_MAX, np.random.RandomState(self.args.SEED + 3),
-                      random.Random(self.args.SEED + 3))
-    batch = data.next_batch()
+    batch = self._test_stream(3).next_batch()
     images, query, _ = self._tensors(batch)
-    predictions = tf.argmax(self.model(images, query), axis=-1).numpy()
-    directory = visualize.step_dir(self.args.CHECKPOINT_DIR, step, prefix=prefix)
-    recall_figures.write_figures(directory, batch, predictions, self.args.NUM_VIS)
+    trace = self.model.trace(images, query)
+    predictions = tf.argmax(trace['logits'], axis=-1).numpy()
+    directory = visualize.step_dir(args.CHECKPOINT_DIR, step, prefix=prefix)
+    recall_figures.write_figures(directory, batch, predictions, args.NUM_VIS)
+    trace = {k: v.numpy() for k, v in trace.items()}
+    for index in range(min(args.NUM_VIS_MEMORY, args.NUM_VIS, args.BATCH_SIZE)):
+      recall_figures.write_memory_frames(directory, trace, batch, index, wrap=args.VIS_UINT8_WRAP)
     self.logger.info(f'Figures of time step {step}: {directory}')
     return directory
 
@@ -102,9 +114,19 @@ class Trainer:
     if step is not None and self.streams.value:
       self.train_data.set_state(self.streams.value['train'])
       self.test_data.set_state(self.streams.value['test'])
+    if step is not None and train and self.args.RESTART_RMSPROP_ON_RESUME:
+      for accumulator in self.optimizer.ms:   # the original restores weights only
+        accumulator.assign(tf.ones_like(accumulator))
+      self.logger.info('RMSProp starts again (ms = 1), as the original after a restore')
     return step
 
   def _save(self, step):
+    bad = [v.name for v in self.variables if not np.isfinite(v.numpy()).all()]
+    if bad:   # never replace the last good checkpoint with a diverged one
+      raise TrainingDivergedError(
+          f'{len(bad)} weight tensors (first {bad[0]}) became NaN or infinite by time step '
+          f'{step}; stopped without saving, the last finite checkpoint '
+          f'({self.keeper.latest or "none"}) is kept')
     self.streams.value = {'train': self.train_data.state(), 'test': self.test_data.state()}
     path = self.keeper.save(step)
     self.saved_step = step
@@ -125,15 +147,15 @@ class Trainer:
     with StopOnInterrupt() as interrupt:
       try:
         while step <= args.MAX_TIME_STEP and not interrupt.requested:
-          batch = self.train_data.next_batch()
-          images, query, target = self._tensors(batch)
           if args.SAVE_VIS_INTERVAL and step - last_vis >= args.SAVE_VIS_INTERVAL:
             self._visualize(step)
             last_vis = step
           if step - last_save >= args.SAVE_MODEL_INTERVAL or saving.due(step):
-            self._save(step)
+            self._save(step)   # before this step's batch is drawn: a resume draws it again
             saving.saved()
             last_save = step
+          batch = self.train_data.next_batch()
+          images, query, target = self._tensors(batch)
           lr = linear_decay(step, args.INITIAL_ALPHA, args.END_ALPHA, args.END_DECAY_TIME)
           if step - last_log >= args.LOG_INTERVAL or step == 0:
             loss, accuracy = (float(v) for v in self.eval_step(images, query, target))
@@ -166,10 +188,7 @@ class Trainer:
     if step is None:
       raise CheckpointError(f'no checkpoint in {self.args.CHECKPOINT_DIR!r} to test; train '
                             'first (--mode=train) or pass --checkpoint_dir')
-    self.test_data = RecallData(self.test_data.images, self.test_data.labels,
-                                self.args.BATCH_SIZE, self.args.LOCAL_T_MAX,
-                                np.random.RandomState(self.args.SEED + 2),
-                                random.Random(self.args.SEED + 2))   # the same batches each test
+    self.test_data = self._test_stream(2)   # the same batches each test
     accuracy = self._test_accuracy()
     self._visualize(step, prefix='test_')
     self.logger.info(f'Test at time step {step}: recall accuracy {accuracy:.4f} over '
