@@ -12,12 +12,14 @@ import pytest
 
 from common import config
 from dnd_lstm import constants as dnd_constants
+from multigrid_memory.mapping_localization import constants as mapping_constants
+from multigrid_memory.mnist_recall import constants as recall_constants
 from ntm_dnc import constants as ntm_constants
 from recurrent_attention import constants as ra_constants
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GIB = 2 ** 30
-SUBPROJECTS = [ntm_constants, ra_constants, dnd_constants]
+SUBPROJECTS = [ntm_constants, ra_constants, dnd_constants, recall_constants, mapping_constants]
 
 
 def make_constants(**extra):
@@ -181,7 +183,8 @@ def test_range_check_rejects_nan():
 
 @pytest.mark.parametrize('module', SUBPROJECTS, ids=lambda m: m.__name__)
 def test_subprojects_reject_nan_and_inf(module):
-  rate = 'learning_rate' if hasattr(module, 'LEARNING_RATE') else 'lr'
+  rate = next(name.lower() for name in ('LEARNING_RATE', 'INITIAL_ALPHA', 'LR')
+              if hasattr(module, name))
   for flag in (f'--{rate}=nan', f'--{rate}=inf', f'--{rate}=-inf'):
     with pytest.raises(config.ConfigError, match='not a finite number'):
       config.parse(module, ['prog', flag])

@@ -228,6 +228,11 @@ def test_memory_and_conv_layers():
       np.testing.assert_array_equal(outputs[k][t * batch:(t + 1) * batch].numpy(), states[k].h.numpy())
       np.testing.assert_array_equal(cs[k][t * batch:(t + 1) * batch].numpy(), states[k].c.numpy())
   assert outputs[2].shape == (steps * batch, 12, 12, 3)
+  looped = tf.function(lambda: mg.memory_layer(pyramid, zero, cells, steps, loop='while'))()
+  for a, b in zip(tf.nest.flatten((outputs, final, cs)), tf.nest.flatten(looped)):
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=0, atol=1e-13)
+  with pytest.raises(ValueError, match="loop='scan'"):
+    mg.memory_layer(pyramid, zero, cells, steps, loop='scan')
   np.testing.assert_array_equal(final[2].c.numpy(), states[2].c.numpy())
   assert all(((g.f.numpy() > 0) & (g.f.numpy() < 1)).all() for g in gates)
   grids = [tf.constant(rng.normal(size=(1, s, s, 1))) for s in (3, 6, 12)]

@@ -102,6 +102,25 @@ def test_step_by_step_writer_equals_layer_by_layer(dtype):
   assert values['logits'].dtype == dtype
 
 
+def test_while_loop_writer_equals_the_unrolled_one():
+  """loop='while' (compiled) gives the unrolled writer's logits and gradients."""
+  steps, batch = 3, 2
+  images, query = small_batch(steps, batch, tf.float64, seed=2)
+  target = tf.constant([3, 7])
+  results = []
+  for loop in ('unroll', 'while'):
+    model = MNISTRecallModel(batch_size=batch, seq_len=steps, seed=6, dtype=tf.float64, loop=loop)
+
+    @tf.function
+    def forward_backward():
+      with tf.GradientTape() as tape:
+        loss = recall_loss(model(images, query), target)
+      return loss, tape.gradient(loss, model.trainable_variables)
+    results.append(forward_backward())
+  for a, b in zip(tf.nest.flatten(results[0]), tf.nest.flatten(results[1])):
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12, atol=1e-12)
+
+
 def test_moving_statistics_switch():
   steps, batch = 2, 2
   images, query = small_batch(steps, batch, tf.float32)

@@ -153,7 +153,7 @@ def conv_lstm_sequence(inputs, state, kernel, bias):
   return outputs, state
 
 
-def memory_layer(inputs, states, cells, steps):
+def memory_layer(inputs, states, cells, steps, loop='unroll'):
   """A multigrid memory layer (the writer, spec 2.4) over a whole sequence, the
   original's way: for each output grid k, gather its input from the previous
   pyramid for every step at once, then run its ConvLSTM over time.
@@ -164,22 +164,53 @@ def memory_layer(inputs, states, cells, steps):
       (as many as the layer has grids; grid k reads input index k).
     cells: (kernel `[3, 3, Cin_k + C, 4 C]`, bias `[4 C]`) of each output grid.
     steps: T.
+    loop: 'unroll' (a static unroll over time: the default, faster to run here,
+      see the README's benchmark) or 'while' (one `tf.while_loop` per grid:
+      a graph whose size does not grow with T; the same numbers).
   Returns:
     (outputs: list of `[T B, S_k, S_k, C]` h sequences, final: list of the last
     `ConvLSTMState`s, cs: list of `[T B, S_k, S_k, C]` c sequences).
   """
+  if loop not in LOOPS:
+    raise ValueError(f'loop={loop!r}: use one of {", ".join(LOOPS)}')
   outputs, final, cs = [], [], []
   for level, (state, (kernel, bias)) in enumerate(zip(states, cells)):
-    sequence = tf.split(gather(inputs, level), steps, axis=0)        # T x [B, S, S, Cin]
-    hs, c_list = [], []
-    for x in sequence:  # T is small and static: unrolled
-      state = conv_lstm_step(x, state, kernel, bias)
-      hs.append(state.h)
-      c_list.append(state.c)
-    outputs.append(tf.concat(hs, axis=0))
-    cs.append(tf.concat(c_list, axis=0))
+    run = _unrolled if loop == 'unroll' else _while_loop
+    hs, c_all, state = run(gather(inputs, level), state, kernel, bias, steps)
+    outputs.append(hs)
+    cs.append(c_all)
     final.append(state)
   return outputs, final, cs
+
+
+LOOPS = ('unroll', 'while')
+
+
+def _unrolled(x_all, state, kernel, bias, steps):
+  """One grid's ConvLSTM over `[T B, S, S, Cin]`, unrolled; (h `[T B, ...]`, c, last state)."""
+  hs, c_list = [], []
+  for x in tf.split(x_all, steps, axis=0):
+    state = conv_lstm_step(x, state, kernel, bias)
+    hs.append(state.h)
+    c_list.append(state.c)
+  return tf.concat(hs, axis=0), tf.concat(c_list, axis=0), state
+
+
+def _while_loop(x_all, state, kernel, bias, steps):
+  """`_unrolled` as a `tf.while_loop` over the time axis."""
+  xs = tf.reshape(x_all, [steps, -1, *x_all.shape[1:]])           # [T, B, S, S, Cin]
+  out_shape = [steps, *state.h.shape]
+
+  def body(t, c, h, h_seq, c_seq):
+    new = conv_lstm_step(xs[t], ConvLSTMState(c, h), kernel, bias)
+    return t + 1, new.c, new.h, h_seq.write(t, new.h), c_seq.write(t, new.c)
+
+  arrays = [tf.TensorArray(state.h.dtype, size=steps, element_shape=state.h.shape)
+            for _ in range(2)]
+  _, c, h, h_seq, c_seq = tf.while_loop(lambda t, *_: t < steps, body,
+                                        (tf.constant(0), state.c, state.h, *arrays))
+  flat = lambda seq: tf.reshape(seq.stack(), [out_shape[0] * out_shape[1], *out_shape[2:]])
+  return flat(h_seq), flat(c_seq), ConvLSTMState(c, h)
 
 
 def memory_layer_step(inputs, states, cells):

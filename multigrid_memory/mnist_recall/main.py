@@ -13,7 +13,7 @@ from multigrid_memory.mnist_recall import constants
 def main(argv):
   args = config.parse_or_exit(constants, argv)  # before TensorFlow loads: bad flags fail fast
   from common import runtime
-  runtime.start_tensorflow(args.INTRA_OP_THREADS, args.SEED)
+  runtime.start_tensorflow(args.INTRA_OP_THREADS, args.SEED, onednn=args.ONEDNN)
   from common.checkpoint import CheckpointError, ensure_writable_dir
   from common.data.mnist import MnistError
   from common.logs import OutputError, setup_logger

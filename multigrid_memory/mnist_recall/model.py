@@ -54,11 +54,14 @@ class MNISTRecallModel(tf.Module):
     dtype: tf.float32 or tf.float64.
     moving_statistics: False (the original): batch norm uses batch statistics
       always; True: it keeps moving averages, used when `training=False`.
+    loop: how `write` runs each cell over time: 'unroll' (static unroll, the
+      default: faster here) or 'while' (`tf.while_loop`); see `mg.memory_layer`.
   """
 
   def __init__(self, batch_size=32, seq_len=10, seed=0, dtype=tf.float32,
-               moving_statistics=False, name='mnist_recall'):
+               moving_statistics=False, loop='unroll', name='mnist_recall'):
     super().__init__(name=name)
+    self.loop = loop
     self.batch_size, self.seq_len, self.dtype = batch_size, seq_len, dtype
     counter = iter(range(10 ** 6))
     next_seed = lambda: tf.constant([seed, next(counter)], tf.int64)
@@ -151,7 +154,7 @@ class MNISTRecallModel(tf.Module):
     outputs = []
     for layer, cells in enumerate(self.writer, start=1):
       hs, _, _ = mg.memory_layer(pyramid, self._zero_states(cells), [cell[:2] for cell in cells],
-                                 self.seq_len)
+                                 self.seq_len, loop=self.loop)
       new = []
       for level, (h, cell) in enumerate(zip(hs, cells)):
         normalised, used = self._normalise(h, mg.cell_name(layer, level), *cell[2:], training)
