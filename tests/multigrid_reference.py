@@ -111,3 +111,60 @@ def mnist_recall(weights, images, query, steps):
   r13 = [a + b for a, b in zip(r11[:2], layer('R13', r12, 2))]
   r14 = layer('R14', r13, 1)[0]
   return r14.reshape(batch, 90) @ w('fc_kernel') + w('fc_bias'), states
+
+
+def localization(weights, inputs, queries, steps, initial=None):
+  """Spec 3.1, from its tables. weights: {'W1_0_kernel': ..., 'R14_0_bias': ...};
+  inputs and queries `[T B, 3, 3, 4]` time-major; initial: {cell: (c, h)} or None
+  (zeros). Returns (logits `[T B, 2304]`, {cell: (c sequence, h sequence)
+  `[T, B, S, S, C]`})."""
+  w = lambda name: weights[name]
+  batch = len(inputs) // steps
+  writer_layers = [(2, 4), (2, 4), (3, 8), (3, 8), (4, 16), (4, 16), (5, 16)]
+  pyramid, writer, states = [inputs], [], {}
+  for layer, (grids, channels) in enumerate(writer_layers, start=1):
+    new = []
+    for k in range(grids):
+      name = f'W{layer}_{k}'
+      x = gather(pyramid, k)
+      size = 3 * 2 ** k
+      zero = np.zeros((batch, size, size, channels))
+      c, h = initial[name] if initial else (zero, zero)
+      cs, hs = [], []
+      for t in range(steps):
+        c, h = conv_lstm(x[t * batch:(t + 1) * batch], c, h, w(name + '_kernel'), w(name + '_bias'))
+        cs.append(c)
+        hs.append(h)
+      states[name] = (np.stack(cs), np.stack(hs))
+      new.append(np.concatenate(hs))
+    if layer in (3, 5, 7):   # W3 += pad(W1), W5 += pad(W3), W7 += W5 where both have grids
+      earlier = writer[layer - 3]
+      new = [pad_to(a, channels) + b for a, b in zip(earlier, new)] + new[len(earlier):]
+    writer.append(new)
+    pyramid = new
+
+  def conv(label, inputs_, grids, reverse=False, relu=True):
+    first = len(inputs_) - grids if reverse else 0
+    out = []
+    for k in range(grids):
+      y = conv_same(gather(inputs_, first + k), w(f'{label}_{k}_kernel')) + w(f'{label}_{k}_bias')
+      out.append(np.maximum(y, 0) if relu else y)
+    return out
+
+  cat = lambda a, b: [np.concatenate([x, y], -1) for x, y in zip(a, b)]
+  plus = lambda a, b: [x + y for x, y in zip(a, b)] + b[len(a):]
+  r1 = cat(conv('R1', [queries], 2), writer[0])
+  r2 = cat(conv('R2', r1, 2), writer[1])
+  r3 = cat(plus(r1, conv('R3', r2, 3)), writer[2])
+  r4 = cat(conv('R4', r3, 3), writer[3])
+  r5 = cat(plus(r3, conv('R5', r4, 4)), writer[4])
+  r6 = cat(conv('R6', r5, 4), writer[5])
+  r7 = cat(conv('R7', r6, 5), writer[6])
+  r8 = conv('R8', r7, 4, reverse=True)
+  r9 = conv('R9', r8, 4, reverse=True)
+  r10 = conv('R10', r9, 3, reverse=True)
+  r11 = [a + b for a, b in zip(r9[1:], conv('R11', r10, 3, reverse=True))]
+  r12 = conv('R12', r11, 2, reverse=True)
+  r13 = [a + b for a, b in zip(r11[1:], conv('R13', r12, 2, reverse=True))]
+  r14 = conv('R14', r13, 1, reverse=True, relu=False)[0]
+  return r14.reshape(len(queries), 48 * 48), states
