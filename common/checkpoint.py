@@ -42,7 +42,8 @@ _SETTINGS_KEY = '_settings'  # inside run_config: the run's other settings
 RESUME_MAY_CHANGE = ('MAX_STEPS', 'EPOCHS', 'N_EPOCHS', 'MODE', 'RESTART', 'CHECKPOINT_DIR',
                      'MNIST_DIR', 'VERBOSE', 'INTRA_OP_THREADS', 'INTER_OP_THREADS', 'VISUALIZE',
                      'SAVE_VIS_INTERVAL', 'PROG_FREQ', 'VIS_TRIALS', 'MAX_TIME_STEP', 'NUM_VIS',
-                     'NUM_VIS_MEMORY', 'VIS_UINT8_WRAP', 'TEST_BATCHES')
+                     'NUM_VIS_MEMORY', 'VIS_UINT8_WRAP', 'TEST_BATCHES', 'DISTRIBUTE',
+                     'CPU_DEVICES')
 _CKPT_FILE = re.compile(r'^ckpt-(\d+)\.(index|data-\d+-of-\d+)$')
 STATE_FILE = 'checkpoint'
 DAMAGED_DIR, REPLACED_DIR = 'damaged', 'replaced'

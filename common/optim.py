@@ -95,15 +95,23 @@ class TF1RMSProp(tf.Module):
 
   def apply_gradients(self, gradients, variables):
     """`gradients` and `variables` in the order given to the constructor (the fused
-    `ResourceApplyRMSProp` kernel per variable, as the original)."""
+    `ResourceApplyRMSProp` kernel per variable, as the original). Mirrored variables
+    (`tf.distribute`) are updated on every device, with the same gradient."""
     if len(gradients) != len(self.ms):
       raise ValueError(f'expected {len(self.ms)} gradients, got {len(gradients)}')
     for grad, var, ms, mom in zip(gradients, variables, self.ms, self.mom):
-      dtype = var.dtype
-      tf.raw_ops.ResourceApplyRMSProp(
-          var=var.handle, ms=ms.handle, mom=mom.handle, lr=tf.cast(self.lr, dtype),
-          rho=tf.constant(self.decay, dtype), momentum=tf.constant(self.momentum, dtype),
-          epsilon=tf.constant(self.epsilon, dtype), grad=grad)
+      if isinstance(var, tf.distribute.DistributedValues):   # one update per copy
+        var.distribute_strategy.extended.update(var, self._apply, args=(grad, ms, mom),
+                                                group=False)
+      else:
+        self._apply(var, grad, ms, mom)
+
+  def _apply(self, var, grad, ms, mom):
+    dtype = var.dtype
+    tf.raw_ops.ResourceApplyRMSProp(
+        var=var.handle, ms=ms.handle, mom=mom.handle, lr=tf.cast(self.lr, dtype),
+        rho=tf.constant(self.decay, dtype), momentum=tf.constant(self.momentum, dtype),
+        epsilon=tf.constant(self.epsilon, dtype), grad=grad)
 
 
 def linear_decay(step, start=1e-3, end=1e-4, decay_steps=1e6):

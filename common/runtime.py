@@ -51,7 +51,7 @@ def quiet_startup(function, *args, **kwargs):
       _replay(capture.read().decode(errors='replace'), sys.stderr)
 
 
-def _start(threads, seed, deterministic, onednn, inter_op_threads):
+def _start(threads, seed, deterministic, onednn, inter_op_threads, cpu_devices=0, strategy=None):
   os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # info lines off; errors still shown
   if not onednn:
     os.environ.setdefault('TF_ENABLE_ONEDNN_OPTS', '0')
@@ -63,18 +63,40 @@ def _start(threads, seed, deterministic, onednn, inter_op_threads):
       tf.config.threading.set_inter_op_parallelism_threads(inter_op_threads)
     except RuntimeError:  # TF already initialised: the first setting stays
       pass
+  if cpu_devices:
+    split_cpu(tf, cpu_devices)
+  if strategy and strategy != 'none':   # before the first op (multi-worker needs that)
+    from common import distribute
+    distribute.make_strategy(strategy)
   if seed is not None:
     seeding.seed_everything(seed, deterministic)
   tf.zeros([]).numpy()  # the first op initialises the devices (and prints the CUDA noise)
   return tf
 
 
-def start_tensorflow(threads=0, seed=None, deterministic=True, onednn=False, inter_op_threads=0):
+def split_cpu(tf, count):
+  """Splits the CPU into `count` logical devices (before TensorFlow's first op), so
+  that a mirrored strategy has replicas on a machine without GPUs. Returns False
+  when TensorFlow had started already (the first setting stays)."""
+  cpus = tf.config.list_physical_devices('CPU')
+  try:
+    tf.config.set_logical_device_configuration(
+        cpus[0], [tf.config.LogicalDeviceConfiguration() for _ in range(count)])
+  except RuntimeError:
+    return False
+  return True
+
+
+def start_tensorflow(threads=0, seed=None, deterministic=True, onednn=False, inter_op_threads=0,
+                     cpu_devices=0, strategy=None):
   """Imports TensorFlow with its start-up noise filtered out, limits its intra-op
   threads (0: TensorFlow's default) and inter-op threads (0: the default; 1 runs
   a graph's ops one at a time, which a sequential model loses nothing by and
-  which made 1-ulp differences between repeated dnd_lstm runs go away), seeds
+  which made 1-ulp differences between repeated dnd_lstm runs go away), splits the
+  CPU into `cpu_devices` logical devices when asked (`split_cpu`), makes the
+  `tf.distribute` strategy named `strategy` (`common.distribute`), seeds
   every RNG (`common.seeding`) and turns on op determinism. `onednn=False` sets TF_ENABLE_ONEDNN_OPTS=0 unless the
   environment says otherwise (Eigen's kernels are faster for these small ops).
   Returns the `tensorflow` module."""
-  return quiet_startup(_start, threads, seed, deterministic, onednn, inter_op_threads)
+  return quiet_startup(_start, threads, seed, deterministic, onednn, inter_op_threads,
+                       cpu_devices, strategy)

@@ -311,6 +311,22 @@ def batch_norm_moments(x):
   return tf.nn.moments(x, axes=list(range(x.shape.rank - 1)))
 
 
+
+def batch_norm_moments_across_replicas(x):
+  """`batch_norm_moments` of the global batch when `x` is one replica's equal share
+  of it under a `tf.distribute` strategy, in two passes as `tf.nn.moments`: the
+  replicas' means all-reduced, then their mean squared deviations from it), so a
+  mirrored run normalises as the single-device run; with one replica, or outside
+  a replica context, the plain `batch_norm_moments` of x."""
+  context = tf.distribute.get_replica_context()
+  if context is None or context.num_replicas_in_sync == 1:
+    return batch_norm_moments(x)
+  axes = list(range(x.shape.rank - 1))
+  mean = context.all_reduce(tf.distribute.ReduceOp.MEAN, tf.reduce_mean(x, axis=axes))
+  variance = context.all_reduce(tf.distribute.ReduceOp.MEAN,
+                                tf.reduce_mean(tf.math.squared_difference(x, mean), axis=axes))
+  return mean, variance
+
 def batch_norm_apply(x, mean, variance, gamma, beta, epsilon=BN_EPSILON):
   """(x - mean) / sqrt(variance + epsilon) gamma + beta, per channel (`[C]` each)."""
   return (x - mean) * tf.math.rsqrt(variance + epsilon) * gamma + beta

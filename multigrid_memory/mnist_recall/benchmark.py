@@ -22,7 +22,6 @@ The original (TF 1.15, Python 2.7) cannot run here, so the FLOP bound is the anc
 """
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -30,6 +29,9 @@ import tempfile
 import time
 
 from absl import app, flags
+
+from common.bench import check_choices, check_threads, emit, measured_peak, peak_rss_mb, \
+    profiled_flops
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
@@ -51,10 +53,6 @@ flags.DEFINE_integer('peak_size', 2048, 'side of the square matmul that measures
 flags.DEFINE_string('worker', '', 'internal: run one measurement in this process')
 
 
-def emit(record):
-  print(json.dumps(record), flush=True)
-
-
 # -- FLOPs ----------------------------------------------------------------------------------
 def forward_flops(model):
   """FLOPs of one forward pass of `MNISTRecallModel` in its convolutions and matmuls
@@ -74,45 +72,7 @@ def forward_flops(model):
   return {'writer': writer, 'reader': reader, 'fc': fc, 'total': writer + reader + fc}
 
 
-def profiled_flops(concrete_function, dense_only=True):
-  """FLOPs of a traced function's graph by TensorFlow's profiler (its per-op
-  registry, shapes from the graph); `dense_only`: convolutions (forward and both
-  backward ops) and matmuls only."""
-  import tensorflow as tf
-  builder = tf.compat.v1.profiler.ProfileOptionBuilder
-  options = builder(builder.float_operation()).with_empty_output().build()
-  if dense_only:
-    options['account_type_regexes'] = ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter',
-                                       'MatMul']
-  return int(tf.compat.v1.profiler.profile(graph=concrete_function.graph,
-                                           options=options).total_float_ops)
-
-
 # -- one process: one setting ---------------------------------------------------------------
-def median_seconds(function, repeats=5):
-  function()  # warm-up
-  times = []
-  for _ in range(repeats):
-    start = time.perf_counter()
-    function()
-    times.append(time.perf_counter() - start)
-  return statistics.median(times)
-
-
-def measured_peak(tf):
-  """FLOP/s of a large float32 matmul and of a large 3x3 SAME convolution (the
-  step's own kind of op), compiled as the step is."""
-  size = FLAGS.peak_size
-  a = tf.random.stateless_normal([size, size], seed=[0, 1])
-  matmul = tf.function(lambda: tf.matmul(a, a))
-  images = tf.random.stateless_normal([16, 64, 64, 64], seed=[0, 2])
-  kernel = tf.random.stateless_normal([3, 3, 64, 64], seed=[0, 3])
-  conv = tf.function(lambda: tf.nn.conv2d(images, kernel, 1, 'SAME'))
-  peaks = {'matmul': 2 * size ** 3 / median_seconds(lambda: matmul().numpy()),
-           'conv': 2 * 16 * 64 * 64 * 9 * 64 * 64 / median_seconds(lambda: conv().numpy())}
-  return {name: round(value / 1e9, 1) for name, value in peaks.items()}
-
-
 def build_trainer(directory, threads, mode, loop):
   """The Trainer of `main.py` with the benchmark's sizes, in `directory`."""
   import logging
@@ -168,7 +128,7 @@ def speed_worker(suite, mode, threads, loop):
         'time_steps_per_s': round(args.LOCAL_T_MAX / seconds, 1),
         'loss_last': round(loss, 3)}
     if suite == 'speed':
-      peak = measured_peak(tf)
+      peak = measured_peak(tf, FLAGS.peak_size)
       achieved = update_flops / seconds / 1e9
       record.update({
           'update_gflop': round(update_flops / 1e9, 3),
@@ -184,7 +144,7 @@ def speed_worker(suite, mode, threads, loop):
         record.update({'forward_flops': flops['total'], 'update_flops': update_flops,
                        'profiler_forward_flops': profiled_flops(forward),
                        'profiler_update_flops': profiled_flops(step)})
-    record['peak_rss_mb'] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    record['peak_rss_mb'] = peak_rss_mb()
     emit(record)
 
 
@@ -240,12 +200,6 @@ def loop():
   summarise('loop', runs)
 
 
-def check_choices(name, values, allowed):
-  bad = [v for v in values if v not in allowed]
-  if bad or not values:
-    raise SystemExit(f'error: --{name}={",".join(values)}: choose from {", ".join(allowed)}')
-
-
 def main(argv):
   del argv
   if FLAGS.worker:
@@ -255,9 +209,7 @@ def main(argv):
   check_choices('suites', FLAGS.suites, SUITES)
   check_choices('modes', FLAGS.modes, ('graph', 'xla'))
   check_choices('onednn', FLAGS.onednn, ('off', 'on'))
-  for threads in FLAGS.threads:
-    if not threads.isdigit() or int(threads) > 256:
-      raise SystemExit(f'error: --threads={threads}: use integers 0..256 (0: the default)')
+  check_threads(FLAGS.threads)
   for suite in SUITES:
     if suite in FLAGS.suites:
       globals()[suite]()

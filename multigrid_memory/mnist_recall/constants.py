@@ -44,6 +44,11 @@ RESTART_RMSPROP_ON_RESUME = False  # True: as the original, which saves weights 
 VIS_UINT8_WRAP = False          # True: memory panels in the original's grey with uint8
                                 # wrap-around; False: colour scales with colour bars
 
+DISTRIBUTE = 'none'             # 'none', 'mirrored' (the local GPUs, or CPU devices) or
+                                # 'multi_worker' (MultiWorkerMirroredStrategy; TF_CONFIG names the
+                                # workers); batch norm uses the global batch's statistics
+CPU_DEVICES = 0                 # split the CPU into this many logical devices (0 = don't): to try
+                                # DISTRIBUTE='mirrored' on a machine without GPUs
 JIT_COMPILE = False             # XLA for the training step (slower here: see the README)
 INTRA_OP_THREADS = 1            # TensorFlow intra-op threads (0 = TF's default; 1 is faster on
                                 # the 2-core machine: see the README's benchmark)
@@ -58,6 +63,7 @@ CONSTRAINTS = {
     'TEST_BATCHES': (0, 10000), 'SAVE_VIS_INTERVAL': (0, None), 'NUM_VIS': (0, 4096),
     'NUM_VIS_MEMORY': (0, 4096), 'MAX_KEEP_CHECKPOINTS': (1, None),
     'SAVE_INTERVAL_MINUTES': (0.0, None), 'INTRA_OP_THREADS': (0, 256),
+    'DISTRIBUTE': ('none', 'mirrored', 'multi_worker'), 'CPU_DEVICES': (0, 64),
 }
 
 APPLIES_ONLY = {name: ('MODE', ('train',)) for name in (

@@ -48,7 +48,8 @@ def gathered_channels(channels, count, level):
 
 class MNISTRecallModel(tf.Module):
   """Args:
-    batch_size: B (the original's 32, baked into its reshapes; here any).
+    batch_size: B (the original's 32, baked into its reshapes; here any, and the
+      calls take B from their inputs, so a replica's share of a batch works too).
     seq_len: T (10).
     seed: for the initialisers (stateless: the same seed, the same weights).
     dtype: tf.float32 or tf.float64.
@@ -108,8 +109,11 @@ class MNISTRecallModel(tf.Module):
                 for label, convs in self.reader.items() for level, conv in enumerate(convs)]
       for site, channels in sites:
         self.moving[site] = (
-            tf.Variable(tf.zeros([channels], dtype), trainable=False, name=f'{site}_moving_mean'),
-            tf.Variable(tf.ones([channels], dtype), trainable=False, name=f'{site}_moving_variance'))
+            tf.Variable(tf.zeros([channels], dtype), trainable=False, name=f'{site}_moving_mean',
+                        aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA),
+            tf.Variable(tf.ones([channels], dtype), trainable=False,
+                        name=f'{site}_moving_variance',
+                        aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA))
 
   # -- batch norm -------------------------------------------------------------
   def _normalise(self, x, site, gamma, beta, training):
@@ -119,7 +123,7 @@ class MNISTRecallModel(tf.Module):
     if self.moving and not training:
       mean, variance = (tf.convert_to_tensor(v) for v in self.moving[site])
     else:
-      mean, variance = mg.batch_norm_moments(x)
+      mean, variance = mg.batch_norm_moments_across_replicas(x)
       if self.moving:
         for average, value in zip(self.moving[site], (mean, variance)):
           average.assign(BN_DECAY * average + (1 - BN_DECAY) * value)
@@ -135,8 +139,8 @@ class MNISTRecallModel(tf.Module):
       return [mg.residual_extra(a, b) for a, b in zip(outputs[2], new)]
     return new
 
-  def _zero_states(self, cells):
-    return mg.zero_states(self.batch_size, SIZES, cells[0][0].shape[-1] // 4, self.dtype)
+  def _zero_states(self, cells, batch):
+    return mg.zero_states(batch, SIZES, cells[0][0].shape[-1] // 4, self.dtype)
 
   def write(self, images, training=True, statistics=None):
     """The writer over the whole sequence, layer by layer (the original's form).
@@ -151,9 +155,11 @@ class MNISTRecallModel(tf.Module):
       grids (after batch norm and residuals, as the reader reads them).
     """
     pyramid = mg.image_pyramid(images, SIZES)
+    batch = images.shape[0] // self.seq_len
     outputs = []
     for layer, cells in enumerate(self.writer, start=1):
-      hs, _, _ = mg.memory_layer(pyramid, self._zero_states(cells), [cell[:2] for cell in cells],
+      hs, _, _ = mg.memory_layer(pyramid, self._zero_states(cells, batch),
+                                 [cell[:2] for cell in cells],
                                  self.seq_len, loop=self.loop)
       new = []
       for level, (h, cell) in enumerate(zip(hs, cells)):
@@ -179,7 +185,7 @@ class MNISTRecallModel(tf.Module):
     """
     steps = self.seq_len
     inputs = [tf.split(grid, steps, axis=0) for grid in mg.image_pyramid(images, SIZES)]
-    states = [self._zero_states(cells) for cells in self.writer]
+    states = [self._zero_states(cells, images.shape[0] // steps) for cells in self.writer]
     record = collections.defaultdict(list)
     by_step = []                                     # [t][layer][level] outputs
     for t in range(steps):
@@ -218,7 +224,8 @@ class MNISTRecallModel(tf.Module):
     """The reader on the query `[B, 28, 28, 1]`, given the writer's outputs. Returns
     logits `[B, 10]`; `record`, a dict, receives each reader grid `[B, S, S, C]`
     (after its batch norm) as '<layer>_<level>'."""
-    last = [[grid[-self.batch_size:] for grid in layer] for layer in written]  # step T-1
+    batch = query.shape[0]
+    last = [[grid[-batch:] for grid in layer] for layer in written]  # step T-1
     concat = lambda a, b: [tf.concat([x, y], axis=-1) for x, y in zip(a, b)]
     layer = lambda label, pyramid: self._reader_layer(label, pyramid, training, record)
     r1 = concat(layer('R1', mg.image_pyramid(query, SIZES)), last[0])

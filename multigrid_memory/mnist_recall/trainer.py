@@ -16,7 +16,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from common import visualize
+from common import distribute, visualize
 from common.checkpoint import CheckpointError, CheckpointKeeper, JsonState, SaveSchedule, \
     StopOnInterrupt
 from common.data.mnist import load_mnist
@@ -25,10 +25,7 @@ from common.optim import TF1RMSProp, clip_by_global_norm, linear_decay
 from multigrid_memory.mnist_recall import visualize as recall_figures
 from multigrid_memory.mnist_recall.data import RecallData
 from multigrid_memory.mnist_recall.model import MNISTRecallModel, recall_loss
-
-
-class TrainingDivergedError(RuntimeError):
-  """The loss became NaN or infinite; the last finite checkpoint is kept."""
+from multigrid_memory.training import check_loss, check_weights, restart_rmsprop
 
 
 class Trainer:
@@ -44,10 +41,13 @@ class Trainer:
                                  np.random.RandomState(args.SEED), random.Random(args.SEED),
                                  shuffle_first=args.SHUFFLE_FIRST_EPOCH)
     self.test_data = self._test_stream(1)
-    self.model = MNISTRecallModel(b, t, seed=args.SEED, moving_statistics=args.BN_MOVING_STATS)
-    self.variables = self.model.trainable_variables
-    self.optimizer = TF1RMSProp(self.variables, lr=args.INITIAL_ALPHA, decay=args.RMSP_ALPHA,
-                                epsilon=args.RMSP_EPSILON)
+    self.strategy = distribute.make_strategy(args.DISTRIBUTE)
+    distribute.check_batch(self.strategy, b)
+    with self.strategy.scope():   # mirrored variables when distributed
+      self.model = MNISTRecallModel(b, t, seed=args.SEED, moving_statistics=args.BN_MOVING_STATS)
+      self.variables = self.model.trainable_variables
+      self.optimizer = TF1RMSProp(self.variables, lr=args.INITIAL_ALPHA, decay=args.RMSP_ALPHA,
+                                  epsilon=args.RMSP_EPSILON)
     self.streams = JsonState()
     self.keeper = CheckpointKeeper(args.CHECKPOINT_DIR, run_config, args.MAX_KEEP_CHECKPOINTS,
                                    logger=logger, restart=args.RESTART and args.MODE == 'train',
@@ -71,21 +71,34 @@ class Trainer:
     correct = tf.equal(tf.argmax(logits, axis=-1), target)
     return recall_loss(logits, target), tf.reduce_mean(tf.cast(correct, tf.float32))
 
-  def _train_step(self, images, query, target, lr):
-    self.optimizer.lr.assign(lr)
+  # Each replica runs the model on its share of the batch (batch norm takes the
+  # statistics of the global batch: `mg.batch_norm_moments_across_replicas`) and
+  # returns its summed loss and gradients; they are summed over the replicas,
+  # clipped and applied once: the single-device step on the global batch.
+  def _replica_gradients(self, images, query, target):
     with tf.GradientTape() as tape:
       loss = recall_loss(self.model(images, query), target)
-    grads = tape.gradient(loss, self.variables)
+    return loss, tape.gradient(loss, self.variables)
+
+  def _train_step(self, images, query, target, lr):
+    values = self.strategy.run(self._replica_gradients, args=(images, query, target))
+    loss, grads = distribute.sum_over_replicas(self.strategy, values)
+    self.optimizer.lr.assign(lr)
     grads, _ = clip_by_global_norm(grads, self.args.GRAD_NORM_CLIP)
     self.optimizer.apply_gradients(grads, self.variables)
     return loss
 
+  def _tensors(self, batch):
+    """A training batch as (distributed) tensors: images, query, target."""
+    return distribute.split_batch(self.strategy, [batch.images, batch.query, batch.target],
+                                  self.args.BATCH_SIZE, time_major=(0,))
+
   @staticmethod
-  def _tensors(batch):
+  def _plain_tensors(batch):
     return tf.constant(batch.images), tf.constant(batch.query), tf.constant(batch.target)
 
   def _test_accuracy(self):
-    results = [self.eval_step(*self._tensors(self.test_data.next_batch()))
+    results = [self.eval_step(*self._plain_tensors(self.test_data.next_batch()))
                for _ in range(self.args.TEST_BATCHES)]
     return float(np.mean([float(r[1]) for r in results])) if results else float('nan')
 
@@ -98,7 +111,7 @@ class Trainer:
     if not args.NUM_VIS:
       return None
     batch = self._test_stream(3).next_batch()
-    images, query, _ = self._tensors(batch)
+    images, query, _ = self._plain_tensors(batch)
     trace = self.model.trace(images, query)
     predictions = tf.argmax(trace['logits'], axis=-1).numpy()
     directory = visualize.step_dir(args.CHECKPOINT_DIR, step, prefix=prefix)
@@ -115,18 +128,11 @@ class Trainer:
       self.train_data.set_state(self.streams.value['train'])
       self.test_data.set_state(self.streams.value['test'])
     if step is not None and train and self.args.RESTART_RMSPROP_ON_RESUME:
-      for accumulator in self.optimizer.ms:   # the original restores weights only
-        accumulator.assign(tf.ones_like(accumulator))
-      self.logger.info('RMSProp starts again (ms = 1), as the original after a restore')
+      restart_rmsprop(self.optimizer, self.logger)
     return step
 
   def _save(self, step):
-    bad = [v.name for v in self.variables if not np.isfinite(v.numpy()).all()]
-    if bad:   # never replace the last good checkpoint with a diverged one
-      raise TrainingDivergedError(
-          f'{len(bad)} weight tensors (first {bad[0]}) became NaN or infinite by time step '
-          f'{step}; stopped without saving, the last finite checkpoint '
-          f'({self.keeper.latest or "none"}) is kept')
+    check_weights(self.variables, step, self.keeper)
     self.streams.value = {'train': self.train_data.state(), 'test': self.test_data.state()}
     path = self.keeper.save(step)
     self.saved_step = step
@@ -158,11 +164,8 @@ class Trainer:
           images, query, target = self._tensors(batch)
           lr = linear_decay(step, args.INITIAL_ALPHA, args.END_ALPHA, args.END_DECAY_TIME)
           if step - last_log >= args.LOG_INTERVAL or step == 0:
-            loss, accuracy = (float(v) for v in self.eval_step(images, query, target))
-            if not np.isfinite(loss):
-              raise TrainingDivergedError(
-                  f'the loss became {loss} at time step {step}; stopped without saving, the last '
-                  f'finite checkpoint ({self.keeper.latest or "none"}) is kept')
+            loss, accuracy = (float(v) for v in self.eval_step(*self._plain_tensors(batch)))
+            check_loss(loss, step, self.keeper)
             test_accuracy = self._test_accuracy()
             log.info(f'Step {step}: loss = {loss}')
             log.info(f'Step {step}: recall accuracy {accuracy:.4f} (this batch), '
