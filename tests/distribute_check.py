@@ -67,7 +67,8 @@ def float64_gradients(task, strategy):
     images = rng.integers(0, 256, size=(3 * batch, 28, 28, 1))
     arrays, time_major = [images, images[batch:2 * batch], rng.integers(0, 10, batch)], (0,)
     loss_of = lambda m, x, q, t: recall_loss(m(x, q), t)
-  arrays = [a.astype(np.float64) if i < 2 else a for i, a in enumerate(arrays)]
+  arrays = [a.astype(np.float64) if i < 2 or a.dtype.kind == 'f' else a
+            for i, a in enumerate(arrays)]
   one = make()
   with strategy.scope():
     two = make()

@@ -1,6 +1,8 @@
-"""Speed of the multigrid mapping & localization port: JSON lines (about 8 min here).
+"""Speed of the multigrid mapping & localization port: JSON lines.
 
-  python benchmark.py                          # the speed suite at the defaults
+  python benchmark.py --modes=graph            # the speed suite, graph only (about 4 min here)
+  python benchmark.py                          # graph and XLA (XLA compiles for minutes)
+  python benchmark.py --suites=mirrored        # one device vs two logical CPU devices
   python benchmark.py --threads=1 --modes=graph,xla --onednn=off,on --repeats=3
 
 Suite `speed`: updates/s and time steps/s of the full model's training on
@@ -14,6 +16,10 @@ shapes: the writer's 23 cells at every step, the reader's 42 grids on every
 query; the update as 3x forward) checked against TensorFlow's profiler on the
 traced graphs; and the fraction of this machine's peak (a 2048^3 matmul and a
 large 3x3 convolution timed in the same process with the same threads) reached.
+
+Suite `mirrored`: the same step under DISTRIBUTE='mirrored' over two logical CPU
+devices (CPU_DEVICES=2; the global batch split in two) against one device, both
+at TensorFlow's default threads, in fresh processes.
 
 The original (TF 1.15, Python 2.7) cannot run here, so the FLOP bound is the anchor.
 """
@@ -33,6 +39,8 @@ from common.bench import check_choices, check_threads, emit, measured_peak, peak
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 FLAGS = flags.FLAGS
+SUITES = ('speed', 'mirrored')
+flags.DEFINE_list('suites', ['speed'], 'suites to run: speed, mirrored')
 flags.DEFINE_list('threads', ['1', '0'], 'intra-op threads to time (0: TensorFlow default)')
 flags.DEFINE_list('modes', ['graph', 'xla'], 'compile modes to time: graph, xla')
 flags.DEFINE_list('onednn', ['on'], 'TF_ENABLE_ONEDNN_OPTS settings to time: off, on')
@@ -65,7 +73,7 @@ def forward_flops(model, batch_size, steps):
   return {'writer': writer, 'reader': reader, 'total': writer + reader}
 
 
-def build_trainer(directory, threads, mode):
+def build_trainer(directory, threads, mode, strategy='none'):
   import logging
   from common import config, runtime
   from multigrid_memory.mapping_localization import constants
@@ -74,9 +82,11 @@ def build_trainer(directory, threads, mode):
       'benchmark', f'--checkpoint_dir={directory}', f'--intra_op_threads={threads}',
       f'--batch_size={FLAGS.batch_size}', f'--local_t_max={FLAGS.local_t_max}',
       f'--map_size={size}', f'--generic_map_size={2 * size}', f'--jit_compile={mode == "xla"}',
-      '--eval_batch_size=0'])
+      '--eval_batch_size=0', f'--distribute={strategy}',
+      f'--cpu_devices={2 if strategy == "mirrored" else 0}'])
   tf = runtime.start_tensorflow(args.INTRA_OP_THREADS, args.SEED,
-                                onednn=os.environ.get('TF_ENABLE_ONEDNN_OPTS') == '1')
+                                onednn=os.environ.get('TF_ENABLE_ONEDNN_OPTS') == '1',
+                                cpu_devices=args.CPU_DEVICES, strategy=args.DISTRIBUTE)
   from common.logs import setup_logger
   from multigrid_memory.mapping_localization.trainer import Trainer
   logger = setup_logger(os.path.join(directory, 'log.txt'), level=logging.WARNING)
@@ -85,9 +95,10 @@ def build_trainer(directory, threads, mode):
   return tf, trainer
 
 
-def speed_worker(mode, threads):
+def speed_worker(mode, threads, strategy='none'):
+  from common import distribute
   with tempfile.TemporaryDirectory() as directory:
-    tf, trainer = build_trainer(directory, threads, mode)
+    tf, trainer = build_trainer(directory, threads, mode, strategy)
     from common.optim import linear_decay
     args = trainer.args
     lr = linear_decay(0, args.INITIAL_ALPHA, args.END_ALPHA, args.END_DECAY_TIME)
@@ -116,7 +127,9 @@ def speed_worker(mode, threads):
     peak = measured_peak(tf, FLAGS.peak_size)
     achieved = update_flops / seconds / 1e9
     record = {
-        'suite': 'speed', 'compile': mode, 'intra_op_threads': threads or 'default',
+        'suite': 'speed' if strategy == 'none' else strategy, 'compile': mode,
+        'distribute': strategy, 'replicas': distribute.replicas(trainer.strategy),
+        'intra_op_threads': threads or 'default',
         'onednn': os.environ.get('TF_ENABLE_ONEDNN_OPTS') == '1',
         'batch_size': args.BATCH_SIZE, 'local_t_max': args.LOCAL_T_MAX,
         'map_size': args.MAP_SIZE, 'first_call_s': round(first_call, 2),
@@ -127,7 +140,7 @@ def speed_worker(mode, threads):
         'forward_gflop_by_part': {k: round(v / 1e9, 3) for k, v in flops.items()},
         'achieved_gflops': round(achieved, 2), 'peak_gflops': peak,
         'fraction_of_peak': round(achieved / max(peak.values()), 3)}
-    if mode == 'graph':
+    if mode == 'graph' and strategy == 'none':
       chunk = trainer.stream.next_chunk()
       while len(chunk.query_indices) != args.LOCAL_T_MAX:
         chunk = trainer.stream.next_chunk()
@@ -142,17 +155,17 @@ def speed_worker(mode, threads):
     emit(record)
 
 
-def run_worker(mode, threads, onednn):
+def run_worker(mode, threads, onednn, strategy='none'):
   env = dict(os.environ, TF_ENABLE_ONEDNN_OPTS='1' if onednn == 'on' else '0')
-  command = [sys.executable, os.path.abspath(__file__), f'--worker={mode}:{threads}',
+  command = [sys.executable, os.path.abspath(__file__), f'--worker={mode}:{threads}:{strategy}',
              f'--blocks={FLAGS.blocks}', f'--updates={FLAGS.updates}',
              f'--batch_size={FLAGS.batch_size}', f'--local_t_max={FLAGS.local_t_max}',
              f'--map_size={FLAGS.map_size}', f'--peak_size={FLAGS.peak_size}']
   start = time.perf_counter()
   done = subprocess.run(command, env=env, capture_output=True, text=True)
   if done.returncode:
-    raise SystemExit(f'error: the {mode}/{threads} threads/oneDNN {onednn} worker failed: '
-                     f'{done.stderr.strip().splitlines()[-1:]}')
+    raise SystemExit(f'error: the {mode}/{threads} threads/oneDNN {onednn}/{strategy} worker '
+                     f'failed: {done.stderr.strip().splitlines()[-1:]}')
   record = json.loads([line for line in done.stdout.splitlines() if line.startswith('{')][-1])
   record['process_wall_s'] = round(time.perf_counter() - start, 1)
   emit(record)
@@ -160,15 +173,23 @@ def run_worker(mode, threads, onednn):
 
 
 def speed():
-  settings = [(mode, threads, onednn) for threads in FLAGS.threads for mode in FLAGS.modes
-              for onednn in FLAGS.onednn]
+  summarise('speed', [(mode, threads, onednn, 'none') for threads in FLAGS.threads
+                      for mode in FLAGS.modes for onednn in FLAGS.onednn])
+
+
+def mirrored():
+  summarise('mirrored', [('graph', '0', FLAGS.onednn[-1], strategy)
+                         for strategy in ('none', 'mirrored')])
+
+
+def summarise(suite, settings):
   runs = {}
   for _ in range(FLAGS.repeats):
     for setting in settings:
       runs.setdefault(setting, []).append(run_worker(*setting))
-  for (mode, threads, onednn), records in runs.items():
+  for (mode, threads, onednn, strategy), records in runs.items():
     median = lambda key: statistics.median(r[key] for r in records)
-    emit({'suite': 'speed', 'summary': True, 'compile': mode,
+    emit({'suite': suite, 'summary': True, 'compile': mode, 'distribute': strategy,
           'intra_op_threads': int(threads) or 'default', 'onednn': onednn == 'on',
           'runs': len(records), 'median_update_s': round(median('update_s'), 3),
           'median_time_steps_per_s': round(FLAGS.local_t_max / median('update_s'), 2),
@@ -181,15 +202,18 @@ def speed():
 def main(argv):
   del argv
   if FLAGS.worker:
-    mode, threads = FLAGS.worker.split(':')
-    speed_worker(mode, int(threads))
+    mode, threads, strategy = FLAGS.worker.split(':')
+    speed_worker(mode, int(threads), strategy)
     return
+  check_choices('suites', FLAGS.suites, SUITES)
   check_choices('modes', FLAGS.modes, ('graph', 'xla'))
   check_choices('onednn', FLAGS.onednn, ('off', 'on'))
   check_threads(FLAGS.threads)
   if FLAGS.map_size % 2 == 0:
     raise SystemExit(f'error: --map_size={FLAGS.map_size}: use an odd size')
-  speed()
+  for suite in SUITES:
+    if suite in FLAGS.suites:
+      globals()[suite]()
 
 
 if __name__ == '__main__':

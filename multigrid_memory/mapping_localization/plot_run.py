@@ -1,0 +1,71 @@
+"""The learning curves of a mapping & localization run from its log, beside spec
+6.1's read-off points of the original README curve:
+`python plot_run.py --log=DIR/log.txt --out=../../figures/mg_mapping_cpu` writes
+`<out>_loss.png` (summed loss per chunk), `<out>_localisation.png` (precision,
+recall and top-1 on the fresh evaluation episodes) and `<out>.jsonl`."""
+import json
+import re
+import sys
+
+from absl import app, flags
+
+from common import plots
+
+flags.DEFINE_string('log', 'checkpoints_dir/log.txt', "the run's log.txt")
+flags.DEFINE_string('out', 'mg_mapping_run', 'output prefix (_loss.png, _localisation.png, .jsonl)')
+flags.DEFINE_string('title', 'mapping & localization, defaults, CPU', 'the plots\' title')
+FLAGS = flags.FLAGS
+
+# The original README's curve, read off by eye (spec 6.1): (time step, summed loss);
+# 1.2-2e4 and very noisy to ~250k, ~4e3 at 500k, ~0 by 650-700k.
+README_POINTS = ((50000, 16000.0), (250000, 12000.0), (500000, 4000.0), (700000, 0.0),
+                 (2000000, 0.0))
+LOSS = re.compile(r'Step (\d+): loss = ([-\d.eE+naif]+)')
+QUALITY = re.compile(r'Step (\d+): this chunk: precision ([\d.]+) recall ([\d.]+) top-1 ([\d.]+)'
+                     r'(?: \| fresh episode \(\d+ mazes\): precision ([\d.]+) recall ([\d.]+) '
+                     r'top-1 ([\d.]+))?')
+
+
+def main(argv):
+  del argv
+  rows = {}
+  with open(FLAGS.log) as handle:
+    for line in handle:
+      if (match := LOSS.search(line)):
+        rows.setdefault(int(match[1]), {})['loss'] = float(match[2])
+      elif (match := QUALITY.search(line)):
+        names = ('train_precision', 'train_recall', 'train_top1', 'eval_precision', 'eval_recall',
+                 'eval_top1')
+        rows.setdefault(int(match[1]), {}).update(
+            {n: float(v) for n, v in zip(names, match.groups()[1:]) if v is not None})
+  steps = sorted(s for s in rows if 'loss' in rows[s])
+  if not steps:
+    sys.exit(f'error: no "Step g: loss = L" lines in {FLAGS.log}')
+  with open(FLAGS.out + '.jsonl', 'w') as handle:
+    for s in steps:
+      handle.write(json.dumps({'step': s, **rows[s]}) + '\n')
+  smooth = lambda v, n=10: [sum(v[max(0, i - n + 1):i + 1]) / len(v[max(0, i - n + 1):i + 1])
+                            for i in range(len(v))]
+  loss = [rows[s]['loss'] for s in steps]
+  readme = [p for p in README_POINTS if p[0] <= max(steps[-1], README_POINTS[0][0])]
+  plots.line_plot({'this port: summed loss of the chunk': (steps, loss),
+                   'this port: mean of 10 logs': (steps, smooth(loss)),
+                   'original README (read off)': ([p[0] for p in readme], [p[1] for p in readme])},
+                  FLAGS.out + '_loss.png', title=FLAGS.title, x_label='time step',
+                  y_label='summed sigmoid cross-entropy', legend='upper left')
+  curves = {}
+  for key, label in (('eval_precision', 'precision'), ('eval_recall', 'recall'),
+                     ('eval_top1', 'top-1 cell is a true location')):
+    have = [s for s in steps if key in rows[s]]
+    if have:
+      curves[f'fresh episode: {label}'] = (have, [rows[s][key] for s in have])
+  if curves:
+    plots.line_plot(curves, FLAGS.out + '_localisation.png', title=FLAGS.title,
+                    x_label='time step', y_label='localisation (threshold 0.5)',
+                    legend='upper left')
+  print(json.dumps({'logged_steps': len(steps), 'last_step': steps[-1], 'last_loss': loss[-1],
+                    'mean_loss_last_10': smooth(loss)[-1]}))
+
+
+if __name__ == '__main__':
+  app.run(main)
