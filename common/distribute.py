@@ -107,6 +107,8 @@ def gather_batch(strategy, values):
   """A nest of per-replica `[B / R, ...]` values back as global `[B, ...]` tensors."""
   if replicas(strategy) == 1:
     return values
+  # One gather per tensor: `strategy.gather` of a whole nest returned one replica's
+  # share here (TF 2.21), which the split check in tests/distribute_check.py catches.
   return tf.nest.map_structure(lambda v: strategy.gather(v, axis=0), values)
 
 
