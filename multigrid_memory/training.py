@@ -2,6 +2,7 @@
 (flags, TensorFlow's start, the strategy, the log, one-line errors), the checks
 that stop a diverged run without saving it, and the original's RMSProp restart.
 """
+import json
 import logging
 import os
 import sys
@@ -72,3 +73,31 @@ def run_main(constants, make_trainer, title, argv, errors=()):
     print(f'error: {error}', file=sys.stderr)
     return 1
   return 0
+
+
+def log_rows(path, parsers):
+  """The logged points of a run's log.txt for its plot_run.py: {step: {name: value}}.
+  `parsers`: (compiled regex whose group 1 is the step, function(match) -> dict)."""
+  rows = {}
+  with open(path) as handle:
+    for line in handle:
+      for pattern, values in parsers:
+        if (match := pattern.search(line)):
+          rows.setdefault(int(match[1]), {}).update(values(match))
+          break
+  steps = sorted(s for s in rows if 'loss' in rows[s])
+  if not steps:
+    sys.exit(f'error: no "Step g: loss = L" lines in {path}')
+  return rows, steps
+
+
+def write_rows(path, rows, steps):
+  with open(path, 'w') as handle:
+    for s in steps:
+      handle.write(json.dumps({'step': s, **rows[s]}) + '\n')
+
+
+def running_mean(values, n):
+  """The mean of each value and the n - 1 before it (fewer at the start)."""
+  return [sum(values[max(0, i - n + 1):i + 1]) / len(values[max(0, i - n + 1):i + 1])
+          for i in range(len(values))]

@@ -5,11 +5,11 @@
 recall and top-1 on the fresh evaluation episodes) and `<out>.jsonl`."""
 import json
 import re
-import sys
 
 from absl import app, flags
 
 from common import plots
+from multigrid_memory.training import log_rows, running_mean, write_rows
 
 flags.DEFINE_string('log', 'checkpoints_dir/log.txt', "the run's log.txt")
 flags.DEFINE_string('out', 'mg_mapping_run', 'output prefix (_loss.png, _localisation.png, .jsonl)')
@@ -28,24 +28,13 @@ QUALITY = re.compile(r'Step (\d+): this chunk: precision ([\d.]+) recall ([\d.]+
 
 def main(argv):
   del argv
-  rows = {}
-  with open(FLAGS.log) as handle:
-    for line in handle:
-      if (match := LOSS.search(line)):
-        rows.setdefault(int(match[1]), {})['loss'] = float(match[2])
-      elif (match := QUALITY.search(line)):
-        names = ('train_precision', 'train_recall', 'train_top1', 'eval_precision', 'eval_recall',
-                 'eval_top1')
-        rows.setdefault(int(match[1]), {}).update(
-            {n: float(v) for n, v in zip(names, match.groups()[1:]) if v is not None})
-  steps = sorted(s for s in rows if 'loss' in rows[s])
-  if not steps:
-    sys.exit(f'error: no "Step g: loss = L" lines in {FLAGS.log}')
-  with open(FLAGS.out + '.jsonl', 'w') as handle:
-    for s in steps:
-      handle.write(json.dumps({'step': s, **rows[s]}) + '\n')
-  smooth = lambda v, n=10: [sum(v[max(0, i - n + 1):i + 1]) / len(v[max(0, i - n + 1):i + 1])
-                            for i in range(len(v))]
+  names = ('train_precision', 'train_recall', 'train_top1', 'eval_precision', 'eval_recall',
+           'eval_top1')
+  rows, steps = log_rows(FLAGS.log, (
+      (LOSS, lambda m: {'loss': float(m[2])}),
+      (QUALITY, lambda m: {n: float(v) for n, v in zip(names, m.groups()[1:]) if v is not None})))
+  write_rows(FLAGS.out + '.jsonl', rows, steps)
+  smooth = lambda v: running_mean(v, 10)
   loss = [rows[s]['loss'] for s in steps]
   readme = [p for p in README_POINTS if p[0] <= max(steps[-1], README_POINTS[0][0])]
   plots.line_plot({'this port: summed loss of the chunk': (steps, loss),

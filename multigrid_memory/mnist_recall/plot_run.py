@@ -4,11 +4,11 @@ points of the original README curve: `python plot_run.py --log=DIR/log.txt
 and `<out>.jsonl` (one line per logged time step)."""
 import json
 import re
-import sys
 
 from absl import app, flags
 
 from common import plots
+from multigrid_memory.training import log_rows, running_mean, write_rows
 
 flags.DEFINE_string('log', 'checkpoints/log.txt', 'the run\'s log.txt')
 flags.DEFINE_string('out', 'mg_recall_run', 'output prefix (.png and .jsonl are added)')
@@ -23,22 +23,11 @@ ACCURACY = re.compile(r'Step (\d+): recall accuracy ([\d.]+) \(this batch\), ([\
 
 def main(argv):
   del argv
-  rows = {}
-  with open(FLAGS.log) as handle:
-    for line in handle:
-      if (match := LOSS.search(line)):
-        rows.setdefault(int(match[1]), {})['loss'] = float(match[2])
-      elif (match := ACCURACY.search(line)):
-        rows.setdefault(int(match[1]), {}).update(train_accuracy=float(match[2]),
-                                                  test_accuracy=float(match[3]))
-  steps = sorted(s for s in rows if 'loss' in rows[s])
-  if not steps:
-    sys.exit(f'error: no "Step g: loss = L" lines in {FLAGS.log}')
-  with open(FLAGS.out + '.jsonl', 'w') as handle:
-    for s in steps:
-      handle.write(json.dumps({'step': s, **rows[s]}) + '\n')
-  smooth = lambda v, n=20: [sum(v[max(0, i - n + 1):i + 1]) / len(v[max(0, i - n + 1):i + 1])
-                            for i in range(len(v))]
+  rows, steps = log_rows(FLAGS.log, (
+      (LOSS, lambda m: {'loss': float(m[2])}),
+      (ACCURACY, lambda m: {'train_accuracy': float(m[2]), 'test_accuracy': float(m[3])})))
+  write_rows(FLAGS.out + '.jsonl', rows, steps)
+  smooth = lambda v: running_mean(v, 20)
   loss = [rows[s]['loss'] for s in steps]
   readme = [p for p in README_POINTS if p[0] <= steps[-1]]
   plots.line_plot({'this port: summed loss per batch': (steps, loss),
