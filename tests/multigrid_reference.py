@@ -113,18 +113,20 @@ def mnist_recall(weights, images, query, steps):
   return r14.reshape(batch, 90) @ w('fc_kernel') + w('fc_bias'), states
 
 
-def localization(weights, inputs, queries, steps, initial=None):
+def localization(weights, inputs, queries, steps, initial=None, grids=5):
   """Spec 3.1, from its tables. weights: {'W1_0_kernel': ..., 'R14_0_bias': ...};
   inputs and queries `[T B, 3, 3, 4]` time-major; initial: {cell: (c, h)} or None
-  (zeros). Returns (logits `[T B, 2304]`, {cell: (c sequence, h sequence)
-  `[T, B, S, S, C]`})."""
+  (zeros); grids < 5: the reduced model, every layer cut to its `grids` coarsest
+  grids (a reverse layer keeps the finest of those). Returns (logits
+  `[T B, S^2]`, S = 48 for 5 grids, {cell: (c sequence, h sequence) `[T, B, S, S, C]`})."""
+  cut = lambda g: min(g, grids)
   w = lambda name: weights[name]
   batch = len(inputs) // steps
   writer_layers = [(2, 4), (2, 4), (3, 8), (3, 8), (4, 16), (4, 16), (5, 16)]
   pyramid, writer, states = [inputs], [], {}
-  for layer, (grids, channels) in enumerate(writer_layers, start=1):
+  for layer, (count, channels) in enumerate(writer_layers, start=1):
     new = []
-    for k in range(grids):
+    for k in range(cut(count)):
       name = f'W{layer}_{k}'
       x = gather(pyramid, k)
       size = 3 * 2 ** k
@@ -143,10 +145,11 @@ def localization(weights, inputs, queries, steps, initial=None):
     writer.append(new)
     pyramid = new
 
-  def conv(label, inputs_, grids, reverse=False, relu=True):
-    first = len(inputs_) - grids if reverse else 0
+  def conv(label, inputs_, count, reverse=False, relu=True):
+    count = cut(count)
+    first = len(inputs_) - count if reverse else 0
     out = []
-    for k in range(grids):
+    for k in range(count):
       y = conv_same(gather(inputs_, first + k), w(f'{label}_{k}_kernel')) + w(f'{label}_{k}_bias')
       out.append(np.maximum(y, 0) if relu else y)
     return out
@@ -163,8 +166,9 @@ def localization(weights, inputs, queries, steps, initial=None):
   r8 = conv('R8', r7, 4, reverse=True)
   r9 = conv('R9', r8, 4, reverse=True)
   r10 = conv('R10', r9, 3, reverse=True)
-  r11 = [a + b for a, b in zip(r9[1:], conv('R11', r10, 3, reverse=True))]
+  r11 = [a + b for a, b in zip(r9[-cut(3):], conv('R11', r10, 3, reverse=True))]
   r12 = conv('R12', r11, 2, reverse=True)
-  r13 = [a + b for a, b in zip(r11[1:], conv('R13', r12, 2, reverse=True))]
+  r13 = [a + b for a, b in zip(r11[-cut(2):], conv('R13', r12, 2, reverse=True))]
   r14 = conv('R14', r13, 1, reverse=True, relu=False)[0]
-  return r14.reshape(len(queries), 48 * 48), states
+  side = 3 * 2 ** (grids - 1)
+  return r14.reshape(len(queries), side * side), states

@@ -119,3 +119,16 @@ def test_restored_stream_continues_the_same_chunks():
 def test_bad_chunk_length():
   with pytest.raises(ValueError, match='chunk_len=0 must be >= 1'):
     EpisodeStream(2, 0)
+
+
+def test_targets_on_a_reduced_models_grid():
+  """memory_size=12 (GRIDS=3): the same targets, on the 12 x 12 grid that a 7 x 7 world's
+  generic coordinates (5..9 with GENERIC_MAP_SIZE 14) fit into."""
+  options = dict(map_size=7, generic_map_size=14)
+  full = EpisodeStream(2, 25, np.random.RandomState(5), random.Random(5), **options).next_chunk()
+  small = EpisodeStream(2, 25, np.random.RandomState(5), random.Random(5), memory_size=12,
+                        **options).next_chunk()
+  assert full.targets.shape == (50, 2304) and small.targets.shape == (50, 144)
+  np.testing.assert_array_equal(full.targets.reshape(50, 48, 48)[:, :12, :12],
+                                small.targets.reshape(50, 12, 12))
+  assert full.targets.sum() == small.targets.sum() > 0

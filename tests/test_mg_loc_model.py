@@ -110,6 +110,31 @@ def test_summed_loss_gradients_and_float32():
   assert float(loss) == pytest.approx(6 * 2304 * np.log(2), rel=0.2)   # near chance at the start
 
 
+@pytest.mark.parametrize('grids, parameters, tensors, side', [(4, 622497, 126, 24),
+                                                            (3, 481681, 110, 12)])
+def test_reduced_model_on_fewer_grids(grids, parameters, tensors, side):
+  """GRIDS < 5 (not in the original): the same layers cut to the coarsest grids, against
+  the numpy reference cut the same way, in float64; 19 writer cells for 3 grids."""
+  model = LocalizationModel(seed=3, dtype=tf.float64, grids=grids)
+  variables = model.trainable_variables
+  assert sum(int(v.shape.num_elements()) for v in variables) == parameters
+  assert len(variables) == tensors and model.memory_size == side
+  steps, batch = 2, 2
+  inputs, queries = chunk(steps, batch, seed=5)
+  weights = {v.name.split(':')[0]: v.numpy() for v in variables}
+  expected, states = multigrid_reference.localization(weights, inputs.numpy(), queries.numpy(),
+                                                      steps, grids=grids)
+  state = model.initial_state(batch)
+  assert len(state) == sum(min(g, grids) for g in (2, 2, 3, 3, 4, 4, 5))   # 19 cells for 3
+  logits, final = model(inputs, queries, state)
+  assert logits.shape == (steps * batch, side * side)
+  np.testing.assert_allclose(logits.numpy(), expected, rtol=1e-9, atol=1e-9)
+  for name, (cs, _) in states.items():
+    np.testing.assert_allclose(getattr(final, name).c.numpy(), cs[-1], rtol=1e-9, atol=1e-9)
+  with pytest.raises(ValueError, match='grids=6'):
+    LocalizationModel(grids=6)
+
+
 def test_the_seed_fixes_the_weights():
   a, b, c = LocalizationModel(seed=4), LocalizationModel(seed=4), LocalizationModel(seed=5)
   for x, y in zip(a.trainable_variables, b.trainable_variables):

@@ -91,6 +91,9 @@ def test_divergence_stops_without_saving_the_diverged_weights(tmp_path, capsys):
     (['--input_size=5'], '--input_size=5'),
     (['--map_size=8'], '--map_size=8: use an odd size'),
     (['--map_size=41', '--generic_map_size=82'], 'the output map is 48 x 48'),
+    (['--grids=3', '--map_size=9', '--generic_map_size=18'],
+     'the output map is 12 x 12 (--grids=3) and the display map 18 x 18; use --map_size <= 7'),
+    (['--grids=2'], '--grids=2'),
     (['--local_t_max=0'], '--local_t_max=0'),
     (['--distribute=ring'], "--distribute='ring'"),
 ])
@@ -105,3 +108,29 @@ def test_an_incompatible_checkpoint_is_refused(straight, capsys):
   code = run(straight, '--max_time_step=30', '--map_size=9', '--generic_map_size=18')
   err = capsys.readouterr().err.strip()
   assert code == 1 and len(err.splitlines()) == 1 and 'map_size' in err.lower(), err
+
+
+def test_chance_top1_of_a_random_visited_cell():
+  from multigrid_memory.mapping_localization.trainer import chance_top1
+  # Two mazes, steps 3 and 4 of an episode of 5 (time-major rows).
+  targets = np.zeros((4, 9))
+  targets[0, :2] = targets[1, :1] = targets[2, :3] = targets[3, :5] = 1
+  # With the leak: 5 visited cells at step 3, then 5 (the capped last step).
+  assert chance_top1(targets, 3, 2, True, 5) == pytest.approx(2 / 5 + 1 / 5 + 3 / 5 + 5 / 5)
+  assert chance_top1(targets, 3, 2, False, 5) == pytest.approx(2 / 4 + 1 / 4 + 3 / 5 + 5 / 5)
+
+
+def test_reduced_model_on_three_grids(tmp_path):
+  assert run(tmp_path, '--grids=3', '--max_time_step=8', '--log_interval=4',
+             '--eval_batch_size=2', '--save_vis_interval=8', '--vis_steps=2',
+             '--num_vis_envs=1') == 0
+  log = read_log(tmp_path)
+  assert 'NUMBER OF PARAMETERS = 481681' in log and 'a random visited cell: ' in log
+  assert sorted(os.listdir(os.path.join(tmp_path, '00000008'))) == ['00.gif', '00_0000.png',
+                                                                    '00_0001.png']
+  flags = [*TINY, '--grids=3', '--mode=test', '--eval_batch_size=1', '--num_vis_envs=1',
+           '--vis_steps=1']
+  flags.remove('--save_interval=8')
+  assert mapping_main.main(['main.py', *flags, f'--checkpoint_dir={tmp_path}']) == 0
+  assert 'Test at time step 12' in read_log(tmp_path)
+  assert 'a random visited cell: ' in read_log(tmp_path).splitlines()[-1]

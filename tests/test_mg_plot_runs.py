@@ -15,6 +15,8 @@ MAPPING_LOG = '''[INFO    ] (MainProcess) Step 0: loss = 1026257.75
 [INFO    ] (MainProcess) Step 0: this chunk: precision 0.003 recall 1.000 top-1 0.000 | fresh episode (4 mazes): precision 0.001 recall 1.000 top-1 0.000 loss/query 1602.77 | lr 0.001 | 0m11s
 [INFO    ] (MainProcess) Step 1000: loss = 30000.5
 [INFO    ] (MainProcess) Step 1000: this chunk: precision 0.000 recall 0.000 top-1 0.125 | fresh episode (4 mazes): precision 0.000 recall 0.000 top-1 0.250 loss/query 48.37 | lr 0.001 | 6m31s
+[INFO    ] (MainProcess) Step 1500: loss = 200.0
+[INFO    ] (MainProcess) Step 1500: this chunk: precision 0.500 recall 0.250 top-1 0.625 | fresh episode (16 mazes): precision 0.812 recall 0.868 top-1 0.748 (a random visited cell: 0.356) loss/query 2.77 | lr 0.000996 | 3m41s
 '''
 
 
@@ -39,9 +41,11 @@ def test_recall_curves(tmp_path):
 
 def test_mapping_curves(tmp_path):
   rows = plot('mapping_localization', MAPPING_LOG, tmp_path, '_loss.png', '_localisation.png')
-  assert [r['step'] for r in rows] == [0, 1000] and rows[1]['loss'] == 30000.5
+  assert [r['step'] for r in rows] == [0, 1000, 1500] and rows[1]['loss'] == 30000.5
   assert rows[1]['train_top1'] == 0.125 and rows[1]['eval_top1'] == 0.25
-  assert rows[0]['eval_recall'] == 1.0
+  assert rows[0]['eval_recall'] == 1.0 and rows[0]['eval_loss'] == 1602.77
+  assert 'eval_chance_top1' not in rows[1]                    # logs before the baseline existed
+  assert rows[2]['eval_chance_top1'] == 0.356 and rows[2]['eval_top1'] == 0.748
 
 
 def test_a_log_without_losses_is_one_line(tmp_path):

@@ -30,6 +30,9 @@ MAP_COMPLEXITY = 0.05           # maze recipe: steps per random walk
 MAP_DENSITY = 0.2               # maze recipe: number of random walks
 INPUT_SIZE = 3                  # observation / query side (the architecture needs 3)
 BLANK_MAP = False               # empty worlds (border only) instead of mazes
+GRIDS = 5                       # the memory's pyramid 3, 6, 12, 24, 48 (the original's); fewer
+                                # (not in the original) keeps the coarsest: a reduced model
+                                # whose output is 3 x 2^(GRIDS - 1) (12 x 12 for 3), for small maps
 
 # The original's quirks (spec 8.15), kept by default; each switch is the fix.
 NEXT_POSITION_LEAK = True       # True: as the original, the move comes before the target is read,
@@ -65,7 +68,7 @@ CONSTRAINTS = {
     'MAX_TIME_STEP': (0, None), 'GRAD_NORM_CLIP': (1e-12, None), 'SAVE_INTERVAL': (1, None),
     'SAVE_VIS_INTERVAL': (0, None), 'LOG_INTERVAL': (1, None), 'BATCH_SIZE': (1, 4096),
     'MAP_SIZE': (5, 49), 'GENERIC_MAP_SIZE': (5, 1000), 'MAP_COMPLEXITY': (0.0, 10.0),
-    'MAP_DENSITY': (0.0, 10.0), 'INPUT_SIZE': (3, 3), 'EVAL_BATCH_SIZE': (0, 4096),
+    'MAP_DENSITY': (0.0, 10.0), 'INPUT_SIZE': (3, 3), 'GRIDS': (3, 5), 'EVAL_BATCH_SIZE': (0, 4096),
     'EVAL_THRESHOLD': (0.0, 1.0), 'NUM_VIS_ENVS': (0, 4096), 'VIS_STEPS': (0, None),
     'MAX_KEEP_CHECKPOINTS': (1, None), 'SAVE_INTERVAL_MINUTES': (0.0, None),
     'DISTRIBUTE': ('none', 'mirrored', 'multi_worker'), 'CPU_DEVICES': (0, 64),
@@ -80,31 +83,31 @@ APPLIES_ONLY = {name: ('MODE', ('train',)) for name in (
 # Settings that define the model and the data stream; a checkpoint made with others is refused.
 ARCHITECTURE_KEYS = ('SEED', 'LOCAL_T_MAX', 'BATCH_SIZE', 'MAP_SIZE', 'GENERIC_MAP_SIZE',
                      'MAP_COMPLEXITY', 'MAP_DENSITY', 'INPUT_SIZE', 'BLANK_MAP',
-                     'NEXT_POSITION_LEAK')
-
-_MEMORY_SIZE = 48               # the model's output grid (fixed by its architecture; not a flag)
-
+                     'NEXT_POSITION_LEAK', 'GRIDS')
 
 def derive_defaults(values):
   """Checks the world fits the architecture (spec 5.1: the 3 x 2^k grids are fixed)."""
   from common.config import ConfigError
   size, generic = values['MAP_SIZE'], values['GENERIC_MAP_SIZE']
+  output = 3 * 2 ** (values['GRIDS'] - 1)          # the model's output grid: 48 for 5 grids
   if size % 2 == 0:
     raise ConfigError(f'--map_size={size}: use an odd size (the maze recipe makes odd worlds)')
   reach = size // 2 - 1                          # the spiral's farthest step from the centre
   low, high = generic // 2 - reach - 1, generic // 2 + reach + 1    # its windows, generic
-  if low < 0 or high >= min(generic, _MEMORY_SIZE):
+  if low < 0 or high >= min(generic, output):
+    largest = {5: 31, 4: 15, 3: 7}[values['GRIDS']]
     raise ConfigError(
         f'--map_size={size} with --generic_map_size={generic}: the walk reaches generic '
-        f'coordinates {low}..{high}, but the output map is {_MEMORY_SIZE} x {_MEMORY_SIZE} and the '
-        f'display map {generic} x {generic}; use --map_size <= 31 with --generic_map_size='
-        '2 x map_size')
+        f'coordinates {low}..{high}, but the output map is {output} x {output} (--grids='
+        f'{values["GRIDS"]}) and the display map {generic} x {generic}; use --map_size <= '
+        f'{largest} with --generic_map_size=2 x map_size')
 
 
 def estimate_memory(values):
   """The main memory consumer of training, {description: bytes} (within ~2x): the
   activations of one chunk kept for backprop, about 14.5 MB per (step, maze) (peak
-  RSS 9.25 GB measured at BATCH_SIZE 32, LOCAL_T_MAX 20; the 48 x 48 grids dominate)."""
+  RSS 9.25 GB measured at BATCH_SIZE 32, LOCAL_T_MAX 20; the 48 x 48 grids dominate).
+  An upper bound for GRIDS < 5 (1.8 GB measured with GRIDS 3 at BATCH_SIZE 8)."""
   b, t = values['BATCH_SIZE'], values['LOCAL_T_MAX']
   return {f'activations kept for backprop: --local_t_max={t} x --batch_size={b} x ~14.5 MB '
           '(measured)': t * b * 14.5e6}

@@ -38,7 +38,7 @@ class EpisodeStream:
       for the query indices (checkpoint both with `state()`).
     leak: True (the original): targets read after the move.
     env_options: MapEnv's keyword arguments (map_size, complexity, density,
-      blank, input_size) and generic_map_size.
+      blank, input_size, memory_size) and generic_map_size.
   """
 
   def __init__(self, batch_size, chunk_len, numpy_rng=None, python_rng=None, leak=True,

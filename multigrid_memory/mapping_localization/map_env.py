@@ -17,7 +17,8 @@ last three for display only). Mazes come from a `numpy.random.RandomState`
 import numpy as np
 
 FREE, WALL, VISITED, UNKNOWN, AGENT = 0, 1, 2, 3, 4
-MEMORY_SIZE = 48                 # the model's output grid, fixed by its architecture
+MEMORY_SIZE = 48                 # the model's output grid, fixed by its architecture (a reduced
+                                 # model's is smaller: `memory_size`)
 
 
 def maze(width, height, complexity, density, rng):
@@ -110,12 +111,14 @@ class MapEnv:
     rng: `numpy.random.RandomState` for the mazes.
     map_size, complexity, density, blank, input_size: MAP_SIZE, MAP_COMPLEXITY,
       MAP_DENSITY, BLANK_MAP, INPUT_SIZE.
+    memory_size: the side of the target maps (the model's output grid).
   Call `reset_agent_pos()` to start an episode.
   """
 
   def __init__(self, batch_size, generic_map_size, rng, map_size=25, complexity=0.05,
-               density=0.2, blank=False, input_size=3):
+               density=0.2, blank=False, input_size=3, memory_size=MEMORY_SIZE):
     self.batch_size, self.generic_map_size, self.rng = batch_size, generic_map_size, rng
+    self.memory_size = memory_size
     self.map_size, self.complexity, self.density = map_size, complexity, density
     self.blank, self.input_size = blank, input_size
     self.radius = input_size // 2
@@ -168,7 +171,7 @@ class MapEnv:
     for b, window in enumerate(self._window(self.init_map, (r, c))):
       key = pattern_key(window)
       if key not in self.pattern_loc[b]:
-        self.pattern_loc[b][key] = np.zeros((MEMORY_SIZE, MEMORY_SIZE), dtype=np.int64)
+        self.pattern_loc[b][key] = np.zeros((self.memory_size,) * 2, dtype=np.int64)
       self.pattern_loc[b][key][gr, gc] = 1
 
   # -- what the model sees ----------------------------------------------------
@@ -186,7 +189,7 @@ class MapEnv:
     observations): for each element, the 48 x 48 map of every generic position
     where its pattern has been seen, flattened row-major, `[B, 2304]` float32."""
     patterns = query[..., :2].argmax(-1)
-    output = np.zeros((self.batch_size, MEMORY_SIZE * MEMORY_SIZE), np.float32)
+    output = np.zeros((self.batch_size, self.memory_size ** 2), np.float32)
     for b, pattern in enumerate(patterns):
       seen = self.pattern_loc[b].get(pattern_key(pattern))
       if seen is not None:

@@ -11,6 +11,11 @@ finest scales (R11 += R9, R13 += R11), R14 without ReLU: one 48 x 48 map of logi
 per query, 2304 flattened row-major. No normalisation. 650,225 trainable parameters
 in 130 tensors.
 
+Reduced models (`grids` < 5, not in the original): the same layers on the pyramid's
+`grids` coarsest grids only. Every layer keeps min(g, grids) of its g grids
+(the coarsest; a reverse layer keeps its min(g, grids) finest of those), so the
+output is the 3 x 2^(grids - 1) grid: 12 x 12 for 3 grids.
+
 The memory's (c, h) is carried across chunks of an episode (truncated BPTT): `write`
 takes the chunk's initial `WriterState` and returns the final one. Two forms of the
 writer give the same result (spec 2.4): `write`, layer by layer over the whole chunk
@@ -39,7 +44,30 @@ READER = (('R1', 2, 4, False), ('R2', 2, 4, False), ('R3', 3, 8, False), ('R4', 
           ('R8', 4, 16, True), ('R9', 4, 16, True), ('R10', 3, 16, True), ('R11', 3, 16, True),
           ('R12', 2, 16, True), ('R13', 2, 16, True), ('R14', 1, 1, True))
 SIZES = tuple(INPUT_SIZE * 2 ** k for k in range(5))  # 3, 6, 12, 24, 48
+GRIDS = len(SIZES)                                   # the original's pyramid
 WriterState = mg.writer_state_type([grids for grids, _ in WRITER], 'LocalizationWriterState')
+
+
+def reduced_layers(grids):
+  """(writer, reader) layer tables of a model on the `grids` coarsest grids."""
+  if not 1 <= grids <= GRIDS:
+    raise ValueError(f'grids={grids}: use 1..{GRIDS}')
+  writer = tuple((min(g, grids), c) for g, c in WRITER)
+  reader = tuple((label, min(g, grids), c, reverse) for label, g, c, reverse in READER)
+  return writer, reader
+
+
+def memory_size(grids=GRIDS):
+  """The output grid's side for a pyramid of `grids` grids (48 for the original)."""
+  return SIZES[grids - 1]
+
+
+def state_type(grids=GRIDS):
+  """The `WriterState` namedtuple type of a model on `grids` grids."""
+  if grids == GRIDS:
+    return WriterState
+  writer, _ = reduced_layers(grids)
+  return mg.writer_state_type([g for g, _ in writer], f'LocalizationWriterState{grids}')
 
 
 def gathered_channels(channels, count, level):
@@ -51,16 +79,20 @@ class LocalizationModel(tf.Module):
   """Args:
     seed: for the initialisers (stateless: the same seed, the same weights).
     dtype: tf.float32 or tf.float64.
+    grids: 5, the original; fewer for a reduced model (see the module's docstring).
   """
 
-  def __init__(self, seed=0, dtype=tf.float32, name='localization'):
+  def __init__(self, seed=0, dtype=tf.float32, grids=GRIDS, name='localization'):
     super().__init__(name=name)
-    self.dtype = dtype
+    self.dtype, self.grids = dtype, grids
+    self.writer_layers, self.reader_layers = reduced_layers(grids)
+    self.memory_size = memory_size(grids)
+    self.state_type = state_type(grids)
     counter = iter(range(10 ** 6))
     next_seed = lambda: tf.constant([seed, next(counter)], tf.int64)
     self.writer = []                                 # [layer][level] = (kernel, bias)
     count, previous = 1, CHANNELS                    # W1 reads the observation alone
-    for layer, (grids, channels) in enumerate(WRITER, start=1):
+    for layer, (grids, channels) in enumerate(self.writer_layers, start=1):
       cells = []
       for level in range(grids):
         kernel, bias = mg.conv_lstm_params(gathered_channels(previous, count, level), channels,
@@ -71,7 +103,7 @@ class LocalizationModel(tf.Module):
       count, previous = grids, channels
     self.reader = {}
     count, previous = 1, CHANNELS                    # R1 reads the query alone
-    for index, (label, grids, channels, reverse) in enumerate(READER):
+    for index, (label, grids, channels, reverse) in enumerate(self.reader_layers):
       offset = count - grids if reverse else 0
       convs = []
       for level in range(grids):
@@ -87,15 +119,14 @@ class LocalizationModel(tf.Module):
   # -- state ------------------------------------------------------------------
   def initial_state(self, batch_size):
     """The zero `WriterState` of an episode's start: 23 (c, h) `[B, S, S, C]`."""
-    return WriterState(*[state for grids, channels in WRITER
-                         for state in mg.zero_states(batch_size, SIZES[:grids], channels,
-                                                     self.dtype)])
+    return self.state_type(*[state for grids, channels in self.writer_layers
+                             for state in mg.zero_states(batch_size, SIZES[:grids], channels,
+                                                         self.dtype)])
 
-  @staticmethod
-  def _by_layer(state):
+  def _by_layer(self, state):
     """A `WriterState` as a list of per-layer lists of `ConvLSTMState`."""
     states, flat = [], list(state)
-    for grids, _ in WRITER:
+    for grids, _ in self.writer_layers:
       states.append(flat[:grids])
       flat = flat[grids:]
     return states
@@ -127,7 +158,7 @@ class LocalizationModel(tf.Module):
       pyramid = self._residuals(layer, hs, outputs)
       outputs.append(pyramid)
       final.extend(last)
-    return outputs, WriterState(*final)
+    return outputs, self.state_type(*final)
 
   def write_steps(self, inputs, state):
     """The writer step by step: at each step every layer in turn (spec 2.4).
@@ -159,14 +190,14 @@ class LocalizationModel(tf.Module):
         layers.append(pyramid)
       by_step.append(layers)
     outputs = [[tf.concat([by_step[t][index][level] for t in range(steps)], axis=0)
-                for level in range(grids)] for index, (grids, _) in enumerate(WRITER)]
-    final = WriterState(*[s for layer in states for s in layer])
+                for level in range(grids)] for index, (grids, _) in enumerate(self.writer_layers)]
+    final = self.state_type(*[s for layer in states for s in layer])
     return outputs, final, {key: tf.stack(values) for key, values in record.items()}
 
   # -- reader -----------------------------------------------------------------
   def read(self, queries, written, record=None):
     """The reader on all T B queries `[T B, 3, 3, 4]`, given the writer's outputs.
-    Returns logits `[T B, 2304]`; `record`, a dict, receives each reader grid
+    Returns logits `[T B, 2304]` (`[T B, memory_size^2]`); `record`, a dict, receives each reader grid
     `[T B, S, S, C]` as '<layer>_<level>'."""
     def layer(label, pyramid):
       _, _, _, reverse = READER[[r[0] for r in READER].index(label)]
@@ -192,7 +223,7 @@ class LocalizationModel(tf.Module):
     r13 = layer('R13', layer('R12', r11))
     r13 = [mg.residual(a, b) for a, b in zip(r11[-2:], r13)]         # the finest two
     r14 = layer('R14', r13)[0]                                        # [T B, 48, 48, 1]
-    return tf.reshape(r14, [-1, MEMORY_SIZE * MEMORY_SIZE])
+    return tf.reshape(r14, [-1, self.memory_size ** 2])
 
   def __call__(self, inputs, queries, state):
     """(logits `[T B, 2304]`, the final `WriterState`) of one chunk."""

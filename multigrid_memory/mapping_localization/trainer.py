@@ -30,8 +30,8 @@ from common.checkpoint import CheckpointError, CheckpointKeeper, JsonState, Save
 from common.logs import OutputError, Summaries, format_duration
 from common.optim import TF1RMSProp, clip_by_global_norm, linear_decay
 from multigrid_memory.mapping_localization.data import EpisodeStream
-from multigrid_memory.mapping_localization.model import LocalizationModel, WriterState, \
-    localization_loss
+from multigrid_memory.mapping_localization.model import LocalizationModel, localization_loss, \
+    memory_size
 from multigrid_memory.training import check_loss, check_weights, restart_rmsprop
 
 METRICS = ('tp', 'predicted', 'positives', 'top1', 'queries')
@@ -45,7 +45,7 @@ class Memory(tf.Module):
     super().__init__(name='memory')
     zero = model.initial_state(batch_size)
     self.cells = [tf.Variable(tensor, trainable=False, name=f'{name}_{part}')
-                  for name, state in zip(WriterState._fields, zero)
+                  for name, state in zip(model.state_type._fields, zero)
                   for part, tensor in zip(('c', 'h'), state)]
 
   def assign(self, state):
@@ -58,7 +58,7 @@ class Memory(tf.Module):
 
 
 def localisation_counts(logits, targets, threshold):
-  """Sums over the queries of `[N, 2304]` logits against binary targets: true
+  """Sums over the queries of `[N, 2304]` (`[N, memory_size^2]`) logits against binary targets: true
   positives, predicted and true positive cells at sigmoid >= threshold, queries
   whose top-scoring cell is a true location (top1), and the number of queries."""
   predicted = tf.cast(tf.sigmoid(logits) >= threshold, logits.dtype)
@@ -75,6 +75,16 @@ def localisation_quality(counts):
           'top1': ratio('top1', 'queries')}
 
 
+def chance_top1(targets, steps_before, batch_size, leak, episode_steps):
+  """The summed top-1 hit rate of guessing a uniformly random visited cell (a map of
+  the path that ignores the patterns), for a chunk's targets `[T B, cells]` whose
+  first step is step `steps_before` of its episode: a query at step t has t + 1
+  visited cells (t + 2 with the leak, whose target may mark the next one)."""
+  steps = np.arange(targets.shape[0]) // batch_size + steps_before
+  visited = np.minimum(steps + 1 + int(leak), episode_steps)
+  return float(np.sum(targets.sum(-1) / visited))
+
+
 class Trainer:
   """Args: args (the parsed constants), logger, run_config and settings (for checkpoints)."""
 
@@ -85,7 +95,7 @@ class Trainer:
     self.stream = self._stream(args.BATCH_SIZE, np.random.RandomState(args.SEED),
                                random.Random(args.SEED))
     with self.strategy.scope():   # mirrored variables when distributed
-      self.model = LocalizationModel(seed=args.SEED)
+      self.model = LocalizationModel(seed=args.SEED, grids=args.GRIDS)
       self.variables = self.model.trainable_variables
       self.optimizer = TF1RMSProp(self.variables, lr=args.INITIAL_ALPHA, decay=args.RMSP_ALPHA,
                                   epsilon=args.RMSP_EPSILON)
@@ -110,7 +120,8 @@ class Trainer:
                          leak=args.NEXT_POSITION_LEAK if leak is None else leak,
                          generic_map_size=args.GENERIC_MAP_SIZE, map_size=args.MAP_SIZE,
                          complexity=args.MAP_COMPLEXITY, density=args.MAP_DENSITY,
-                         blank=args.BLANK_MAP, input_size=args.INPUT_SIZE)
+                         blank=args.BLANK_MAP, input_size=args.INPUT_SIZE,
+                         memory_size=memory_size(args.GRIDS))
 
   # -- compiled steps ---------------------------------------------------------
   # Each replica runs the model on its share of the batch and returns its summed
@@ -171,15 +182,20 @@ class Trainer:
     stream = self._stream(b, np.random.RandomState([self.args.SEED, 1, step]),
                           random.Random(f'{self.args.SEED}/eval/{step}'))
     state, totals, loss = self.model.initial_state(b), dict.fromkeys(METRICS, 0.0), 0.0
+    chance, episode_steps = 0.0, (self.args.MAP_SIZE - 2) ** 2
     while True:
+      done = stream.steps_done
       chunk = stream.next_chunk()
       chunk_loss, counts, state = self.forward(*self._plain_tensors(chunk), state)
       loss += float(chunk_loss)
       for key in METRICS:
         totals[key] += float(counts[key])
+      chance += chance_top1(chunk.targets, done, b, self.args.NEXT_POSITION_LEAK, episode_steps)
       if stream.episode_end:
         break
-    return localisation_quality(totals), loss / totals['queries']
+    quality = localisation_quality(totals)
+    quality['chance_top1'] = chance / totals['queries']
+    return quality, loss / totals['queries']
 
   # -- checkpoints ------------------------------------------------------------
   def _restore(self, train=True):
@@ -274,7 +290,8 @@ class Trainer:
       scalars.update({f'eval_{k}': v for k, v in quality.items()}, eval_loss=eval_loss)
       line += (f' | fresh episode ({args.EVAL_BATCH_SIZE} mazes): precision '
                f'{quality["precision"]:.3f} recall {quality["recall"]:.3f} top-1 '
-               f'{quality["top1"]:.3f} loss/query {eval_loss:.2f}')
+               f'{quality["top1"]:.3f} (a random visited cell: {quality["chance_top1"]:.3f}) '
+               f'loss/query {eval_loss:.2f}')
     log.info(f'{line} | lr {float(lr):.3g} | {format_duration(time.perf_counter() - start)}')
     summaries.scalars(step, **scalars)
 
@@ -288,5 +305,6 @@ class Trainer:
     self.logger.info(
         f'Test at time step {step}: one fresh episode of {max(self.args.EVAL_BATCH_SIZE, 1)} '
         f'mazes: precision {quality["precision"]:.4f} recall {quality["recall"]:.4f} top-1 '
-        f'{quality["top1"]:.4f} loss/query {loss:.3f}')
+        f'{quality["top1"]:.4f} (a random visited cell: {quality["chance_top1"]:.4f}) '
+        f'loss/query {loss:.3f}')
     return quality

@@ -24,12 +24,14 @@ import tensorflow as tf
 from common import visualize
 from multigrid_memory import lstm_panel
 from multigrid_memory.mapping_localization import map_env as me
-from multigrid_memory.mapping_localization.model import MEMORY_SIZE, WRITER
 
 CELL_PX = 10                                   # the original's scale factor
 COLOURS = {-1: (128, 128, 128), me.UNKNOWN: (0, 0, 0), me.WALL: (255, 0, 0),
            me.FREE: (255, 255, 255), me.VISITED: (255, 128, 128), me.AGENT: (0, 0, 255)}  # BGR
-PANEL_CELLS = [f'W{len(WRITER)}_{level}' for level in range(WRITER[-1][0])]   # W7_0 .. W7_4
+def panel_cells(model):
+  """The last writer layer's cells of `model` (W7_0 .. W7_4 for the original's)."""
+  layers = model.writer_layers
+  return [f'W{len(layers)}_{level}' for level in range(layers[-1][0])]
 
 
 def map_image(grid, cell_px=CELL_PX):
@@ -61,8 +63,9 @@ def frame(record, element, step, statistics, value_scales, wrap=False, total=Non
   explored[r, c], generic[gr, gc] = me.AGENT, me.AGENT
   observation = record['observation'][step][element]
   window = np.where(observation[..., 1] > 0, me.WALL, me.FREE)
-  probability = record['prediction'][step][element].reshape(MEMORY_SIZE, MEMORY_SIZE)
-  target = record['target'][step][element].reshape(MEMORY_SIZE, MEMORY_SIZE)
+  side = record['memory_size']
+  probability = record['prediction'][step][element].reshape(side, side)
+  target = record['target'][step][element].reshape(side, side)
   peak = probability.max()
   top = visualize.hstack([
       titled('explored map', map_image(explored)),
@@ -72,7 +75,8 @@ def frame(record, element, step, statistics, value_scales, wrap=False, total=Non
                                                            else probability)),
       titled('prediction >= 0.5', grey_image((probability >= 0.5).astype(float))),
       titled('target', grey_image(target))], gap=CELL_PX * 3)
-  panel = lstm_panel.panel(statistics, [PANEL_CELLS], [PANEL_CELLS[0].split('_')[0]], step,
+  cells = list(statistics)
+  panel = lstm_panel.panel(statistics, [cells], [cells[0].split('_')[0]], step,
                            value_scales, wrap=wrap)
   title = (f'element {element} | step {step}' + (f' of {total}' if total else '') +
            ' | query = this observation; the LSTM panel: mean and variance over channels of the '
@@ -94,7 +98,7 @@ def run_episode(model, env, steps, forward):
   state = model.initial_state(env.batch_size)
   record = {key: [] for key in ('maps', 'generic_maps', 'agent_pos', 'generic_pos', 'observation',
                                 'prediction', 'target')}
-  stats = {cell: [] for cell in PANEL_CELLS}
+  stats = {cell: [] for cell in panel_cells(model)}
   while True:
     observation = env.observation()
     query = me.remove_loc(observation)
@@ -106,13 +110,14 @@ def run_episode(model, env, steps, forward):
     record['observation'].append(observation)
     logits, state = forward(tf.constant(observation), tf.constant(query), state)
     record['prediction'].append(tf.sigmoid(logits).numpy())
-    for cell in PANEL_CELLS:
+    for cell in stats:
       cell_state = getattr(state, cell)
       c, h = cell_state.c.numpy().astype(np.float64), cell_state.h.numpy().astype(np.float64)
       stats[cell].append(np.stack([c.mean(-1), c.var(-1), h.mean(-1), h.var(-1)], axis=1))
     if env.move_spiral() or len(record['target']) == steps:
       break
   record['statistics'] = {cell: np.stack(values) for cell, values in stats.items()}  # [T, B, 4, S, S]
+  record['memory_size'] = model.memory_size
   return record
 
 
@@ -142,7 +147,7 @@ def write_episode(trainer, step, prefix=''):
   env = me.MapEnv(args.NUM_VIS_ENVS, args.GENERIC_MAP_SIZE,
                   np.random.RandomState([args.SEED, 2, step]), map_size=args.MAP_SIZE,
                   complexity=args.MAP_COMPLEXITY, density=args.MAP_DENSITY, blank=args.BLANK_MAP,
-                  input_size=args.INPUT_SIZE)
+                  input_size=args.INPUT_SIZE, memory_size=trainer.model.memory_size)
   env.reset_agent_pos()
   if not hasattr(trainer, 'step_forward'):
     trainer.step_forward = tf.function(trainer.model.__call__, jit_compile=args.JIT_COMPILE)
