@@ -47,7 +47,8 @@ def main(argv):
     readme = [p for p in README_POINTS if p[0] <= max(steps[-1], README_POINTS[0][0])]
     curves['original README (read off)'] = ([p[0] for p in readme], [p[1] for p in readme])
   plots.line_plot(curves, FLAGS.out + '_loss.png', title=FLAGS.title, x_label='time step',
-                  y_label='summed sigmoid cross-entropy', legend='upper left')
+                  y_label='summed sigmoid cross-entropy (log scale)', log_y=True,
+                  legend='outside')
   curves = {}
   for key, label in (('eval_precision', 'precision'), ('eval_recall', 'recall'),
                      ('eval_top1', 'top-1 cell is a true location'),
@@ -59,7 +60,7 @@ def main(argv):
   if curves:
     plots.line_plot(curves, FLAGS.out + '_localisation.png', title=FLAGS.title,
                     x_label='time step', y_label='localisation (threshold 0.5)',
-                    legend='upper left')
+                    legend='lower right')
   print(json.dumps({'logged_steps': len(steps), 'last_step': steps[-1], 'last_loss': loss[-1],
                     'mean_loss_last_10': smooth(loss)[-1]}))
 
