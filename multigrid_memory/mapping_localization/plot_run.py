@@ -24,6 +24,7 @@ FLAGS = flags.FLAGS
 # 1.2-2e4 and very noisy to ~250k, ~4e3 at 500k, ~0 by 650-700k.
 README_POINTS = ((50000, 16000.0), (250000, 12000.0), (500000, 4000.0), (700000, 0.0),
                  (2000000, 0.0))
+README_BAND = (250000, 20000.0, 12000.0)          # (until, high, low)
 LOSS = re.compile(r'Step (\d+): loss = ([-\d.eE+naif]+)')
 QUALITY = re.compile(r'Step (\d+): this chunk: precision ([\d.]+) recall ([\d.]+) top-1 ([\d.]+)'
                      r'(?: \| fresh episode \(\d+ mazes\): precision ([\d.]+) recall ([\d.]+) '
@@ -41,10 +42,16 @@ def main(argv):
   write_rows(FLAGS.out + '.jsonl', rows, steps)
   smooth = lambda v: running_mean(v, FLAGS.smooth)
   loss = [rows[s]['loss'] for s in steps]
-  curves = {'this port: summed loss of the chunk': (steps, loss),
-            f'this port: mean of {FLAGS.smooth} logs': (steps, smooth(loss))}
-  if FLAGS.readme_points:
-    readme = [p for p in README_POINTS if p[0] <= max(steps[-1], README_POINTS[0][0])]
+  curves = {'this port: summed loss of the chunk': (steps, loss)}
+  if FLAGS.smooth > 1:
+    curves[f'this port: mean of {FLAGS.smooth} logs'] = (steps, smooth(loss))
+  if FLAGS.readme_points and steps[-1] < README_BAND[0]:
+    # A short run: the band the original's curve stays in over its first 250k steps.
+    for level in README_BAND[1:]:
+      curves[f'original README, first 250k steps (read off): {level:.3g}'] = (
+          [0, steps[-1]], [level, level])
+  elif FLAGS.readme_points:
+    readme = [p for p in README_POINTS if p[0] <= steps[-1]]
     curves['original README (read off)'] = ([p[0] for p in readme], [p[1] for p in readme])
   plots.line_plot(curves, FLAGS.out + '_loss.png', title=FLAGS.title, x_label='time step',
                   y_label='summed sigmoid cross-entropy (log scale)', log_y=True,
@@ -60,7 +67,7 @@ def main(argv):
   if curves:
     plots.line_plot(curves, FLAGS.out + '_localisation.png', title=FLAGS.title,
                     x_label='time step', y_label='localisation (threshold 0.5)',
-                    legend='lower right')
+                    legend='outside')
   print(json.dumps({'logged_steps': len(steps), 'last_step': steps[-1], 'last_loss': loss[-1],
                     'mean_loss_last_10': smooth(loss)[-1]}))
 
